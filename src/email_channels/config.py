@@ -1,0 +1,65 @@
+"""Settings of the service: environment variables with the EMAIL_CHANNELS_ prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SesMode(StrEnum):
+    SANDBOX = "sandbox"
+    AWS = "aws"
+
+
+def parse_nameservers(value: object) -> list[tuple[str, int]]:
+    """Parse `host` or `host:port` entries, comma-separated (IPv6 as `[addr]:port`)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [_parse_nameserver(str(item)) for item in value]
+    return [_parse_nameserver(item) for item in str(value).split(",") if item.strip()]
+
+
+def _parse_nameserver(entry: str) -> tuple[str, int]:
+    entry = entry.strip()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    else:  # a bare host name, IPv4 address or IPv6 address
+        host, port = entry, "53"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid nameserver {entry!r}: use host or host:port")
+    return host, int(port)
+
+
+class Settings(BaseSettings):
+    """Configuration of one service process (DESIGN.md section 2)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EMAIL_CHANNELS_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./email-channels.db"
+    # Not in the contract: pool size per process, so tests can squeeze it to one connection.
+    database_pool_size: int = Field(default=10, ge=1)
+    ses_mode: SesMode = SesMode.SANDBOX
+    ses_endpoint_url: str | None = None
+    sandbox_port: int = Field(default=4566, ge=1, le=65535)
+    # Not in the contract: where the built-in emulator keeps its state between restarts.
+    sandbox_state_path: str = "./email-channels-sandbox.json"
+    aws_region: str = "us-east-1"
+    mail_from_subdomain: str = "bounce"
+    dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
+    dns_timeout: float = Field(default=2.0, gt=0)
+    dns_lifetime: float = Field(default=4.0, gt=0)
+    upstream_timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _split_nameservers(cls, value: object) -> list[tuple[str, int]]:
+        return parse_nameservers(value)

@@ -1,0 +1,72 @@
+"""Engine, sessions and the two ways the service talks to the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Build the engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    url = make_url(database_url)
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 15}
+    else:
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = 0
+        kwargs["pool_timeout"] = 30
+    engine = create_async_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+    return engine
+
+
+class Database:
+    """Short-lived units of work, so that no connection is held across SES or DNS calls.
+
+    `transaction()` is the one place that commits: it commits when its block ends and rolls
+    back when the block raises. `read()` is an autocommit connection for hot read paths: no
+    BEGIN/COMMIT round trips on PostgreSQL.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._autocommit.connect() as connection:
+            yield connection
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

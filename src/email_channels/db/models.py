@@ -1,0 +1,8 @@
+"""Every table, imported once so that Alembic and the tests see the whole metadata."""
+
+from email_channels.auth.models import ApiKey
+from email_channels.db.base import Base
+from email_channels.ses_setups.models import SesSetup
+from email_channels.use_cases.models import UseCase
+
+__all__ = ["ApiKey", "Base", "SesSetup", "UseCase"]

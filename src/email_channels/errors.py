@@ -1,0 +1,164 @@
+"""The error hierarchy and its one renderer: RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class AppError(Exception):
+    """An error with a meaning the client can act on; the handler turns it into problem+json."""
+
+    status: int = 500
+    title: str = "Internal server error"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class InvalidInput(AppError):
+    status = 422
+    title = "Invalid input"
+
+
+class UpstreamUnavailable(AppError):
+    status = 502
+    title = "Upstream email service unavailable"
+
+
+class UpstreamTimeout(AppError):
+    status = 504
+    title = "Upstream email service timed out"
+
+
+def problem_response(
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render one problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"https://email-channels.dev/problems/{HTTPStatus(status).phrase.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", "Bearer")
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
+
+
+def _field_name(location: Sequence[int | str]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        if len(parts) == 1:
+            return parts[0]
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    """Turn pydantic's errors into the contract's `{"field", "message"}` list."""
+    result: list[FieldError] = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value"))
+        if error.get("type") == "extra_forbidden":
+            message = "Unknown field"
+        result.append(FieldError(field=_field_name(error.get("loc", ())), message=message))
+    return result
+
+
+async def _app_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors if exc.status == 422 else None,
+    )
+
+
+async def _request_validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(
+        status=422,
+        title=InvalidInput.title,
+        detail="The request is not valid; see errors.",
+        errors=validation_errors(exc),
+    )
+
+
+async def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    return problem_response(
+        status=status,
+        title=phrase,
+        detail=detail,
+        errors=[] if status == 422 else None,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        status=500, title="Internal server error", detail="An unexpected error occurred."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error, FastAPI's own included, as problem+json."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,48 @@
+"""The SES setup row: one SES tenant, one domain identity, their DNS records' last check."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_channels.db.base import Base, UTCDateTime
+
+
+class SetupState(StrEnum):
+    PROVISIONING = "provisioning"  # row written, SES steps in flight; not visible to clients
+    ACTIVE = "active"
+    DELETING = "deleting"  # SES teardown in flight; still readable until it succeeds
+
+
+class SesSetup(Base):
+    __tablename__ = "ses_setups"
+    __table_args__ = (
+        # The keyset index of the list: newest first within one workspace.
+        Index("ix_ses_setups_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    tenant_name: Mapped[str] = mapped_column(String(64), unique=True)
+    domain_identity: Mapped[str] = mapped_column(String(253), unique=True)
+    region: Mapped[str] = mapped_column(String(32))
+    mail_from_domain: Mapped[str] = mapped_column(String(253))
+    state: Mapped[str] = mapped_column(String(16))
+    tenant_arn: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    identity_arn: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    dkim_tokens: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signing_hosted_zone: Mapped[str | None] = mapped_column(String(253), nullable=True)
+    # SES steps done so far, in order; what a failed or crashed create must undo.
+    provisioning_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dns_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last check's result per record: [{"verified", "status", "found", "reason"}], in
+    # the order of the expected records; empty until the first check.
+    dns_results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    dns_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
