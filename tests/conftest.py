@@ -1,0 +1,6 @@
+"""Shared fixtures; the BIND and sandbox fixtures live in tests/support."""
+
+pytest_plugins = [
+    "tests.support.fixtures_bind",
+    "tests.support.fixtures_sandbox",
+]

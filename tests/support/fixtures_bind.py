@@ -1,0 +1,1 @@
+"""BIND 9 fixtures (filled in by the DNS work)."""

@@ -1,0 +1,1 @@
+"""SES emulator fixtures (filled in by the sandbox work)."""
