@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -67,9 +69,23 @@ class UpstreamUnavailable(AppError):
     title = "Upstream email service unavailable"
 
 
+class UpstreamUnreachable(UpstreamUnavailable):
+    """The connection was refused: the request never reached the service, nothing applied."""
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    title = "Service unavailable"
+
+
 class UpstreamTimeout(AppError):
     status = 504
     title = "Upstream email service timed out"
+
+
+def problem_type(status: int) -> str:
+    """The problem type URI of a status: a stable identifier, as RFC 9457 allows."""
+    return "urn:email-channels:problem:" + HTTPStatus(status).phrase.lower().replace(" ", "-")
 
 
 def problem_response(
@@ -82,7 +98,7 @@ def problem_response(
 ) -> Response:
     """Render one problem+json response."""
     body: dict[str, Any] = {
-        "type": f"https://email-channels.dev/problems/{HTTPStatus(status).phrase.lower().replace(' ', '-')}",
+        "type": problem_type(status),
         "title": title,
         "status": status,
         "detail": detail,
@@ -92,7 +108,9 @@ def problem_response(
     all_headers = dict(headers or {})
     if status == 401:
         all_headers.setdefault("WWW-Authenticate", "Bearer")
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers
+    )
 
 
 def _field_name(location: Sequence[int | str]) -> str:
@@ -149,6 +167,16 @@ async def _http_exception(_: Request, exc: Exception) -> Response:
     )
 
 
+async def _database_error(_: Request, exc: Exception) -> Response:
+    logger.error("database unavailable: %r", exc)
+    return problem_response(
+        status=503,
+        title=ServiceUnavailable.title,
+        detail="The database is unavailable; retry later.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -161,4 +189,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(InterfaceError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,115 @@
+"""The FastAPI application: `create_app(settings)` wires the adapters in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.responses import Response
+
+from email_channels import __version__
+from email_channels.config import SesMode, Settings
+from email_channels.db.engine import Database, create_engine
+from email_channels.errors import install_error_handlers
+from email_channels.http import Problem, json_response
+from email_channels.integrations.dns import DnsLookup
+from email_channels.integrations.dns.resolver import DnsPythonLookup
+from email_channels.integrations.ses import SesGateway
+from email_channels.integrations.ses.client import AioBotocoreSes
+from email_channels.ses_setups.endpoints import router as ses_setups_router
+from email_channels.ses_setups.service import SesSetupService
+from email_channels.use_cases.endpoints import router as use_cases_router
+from email_channels.use_cases.service import UseCaseService
+
+SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
+
+
+async def _open_ses(settings: Settings, stack: AsyncExitStack) -> SesGateway:
+    """The production SES adapter, pointed at AWS, another endpoint, or the built-in sandbox."""
+    endpoint_url = settings.ses_endpoint_url
+    credentials = None
+    if settings.ses_mode is SesMode.SANDBOX:
+        from email_channels.sandbox.server import EmbeddedSandbox
+
+        sandbox = EmbeddedSandbox(
+            host="127.0.0.1",
+            port=settings.sandbox_port,
+            state_path=settings.sandbox_state_path,
+            region=settings.aws_region,
+        )
+        await sandbox.start()
+        stack.push_async_callback(sandbox.stop)
+        endpoint_url = f"http://127.0.0.1:{settings.sandbox_port}"
+        credentials = SANDBOX_CREDENTIALS
+    ses = AioBotocoreSes(
+        region=settings.aws_region,
+        timeout=settings.upstream_timeout,
+        endpoint_url=endpoint_url,
+        credentials=credentials,
+    )
+    await ses.open()
+    stack.push_async_callback(ses.close)
+    return ses
+
+
+def create_app(
+    settings: Settings, *, ses: SesGateway | None = None, dns: DnsLookup | None = None
+) -> FastAPI:
+    """Build the application; `ses` and `dns` replace the real adapters where none can run."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = Database(
+                create_engine(settings.database_url, pool_size=settings.database_pool_size)
+            )
+            stack.push_async_callback(database.dispose)
+            gateway = ses or await _open_ses(settings, stack)
+            lookup = dns or DnsPythonLookup(
+                nameservers=settings.dns_nameservers,
+                timeout=settings.dns_timeout,
+                lifetime=settings.dns_lifetime,
+            )
+            app.state.database = database
+            app.state.ses_setups = SesSetupService(
+                db=database,
+                ses=gateway,
+                dns=lookup,
+                region=settings.aws_region,
+                mail_from_subdomain=settings.mail_from_subdomain,
+                dns_lifetime=settings.dns_lifetime,
+            )
+            app.state.use_cases = UseCaseService(db=database)
+            yield
+
+    app = FastAPI(
+        title="email-channels",
+        version=__version__,
+        summary="Email channels of a workspace: Amazon SES tenants, domains and their DNS.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(ses_setups_router)
+    app.include_router(use_cases_router)
+
+    @app.get("/healthz", tags=["Operations"], summary="Liveness")
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem.pop("$defs", {}))
+            schemas["Problem"] = problem
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

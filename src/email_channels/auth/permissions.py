@@ -1,0 +1,12 @@
+"""The permissions an API key can carry."""
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CHANNEL_CREATE = "Channel.create"
+    CHANNEL_VIEW = "Channel.view"
+    CHANNEL_DELETE = "Channel.delete"
+    USE_CASE_CREATE = "UseCase.create"
+    USE_CASE_VIEW = "UseCase.view"
+    USE_CASE_DELETE = "UseCase.delete"

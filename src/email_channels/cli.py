@@ -1,0 +1,120 @@
+"""The `email-channels` command line (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from email_channels.auth import service as keys
+from email_channels.auth.permissions import Permission
+from email_channels.config import Settings
+from email_channels.db.engine import Database, create_engine
+from email_channels.db.migrate import migrate as run_migrations
+
+T = TypeVar("T")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in SES v2 emulator.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(sandbox_app, name="sandbox")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+
+
+def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on a database of the current settings, then close it."""
+
+    async def run() -> T:
+        settings = Settings()
+        database = Database(create_engine(settings.database_url))
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def _migrate() -> None:
+    _with_database(lambda database: run_migrations(database.engine))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    _migrate()
+    typer.echo("database is up to date", err=True)
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate the database, then serve the API."""
+    import uvicorn
+
+    from email_channels.app import create_app
+
+    _migrate()
+    uvicorn.run(create_app(Settings()), host=host, port=port, proxy_headers=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    workspace: Annotated[str, typer.Option(help="The workspace the key belongs to.")],
+    permission: Annotated[list[Permission], typer.Option(help="A permission; repeat for more.")],
+    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
+) -> None:
+    """Create an API key; print it (only here, only once)."""
+    import re
+
+    from email_channels.auth.dependencies import WORKSPACE_ID_PATTERN
+
+    if not re.fullmatch(WORKSPACE_ID_PATTERN, workspace):
+        raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--workspace")
+    _, secret = _with_database(
+        lambda database: keys.create_key(
+            database, workspace_id=workspace, permissions=permission, name=name
+        )
+    )
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(workspace: Annotated[str, typer.Option(help="The workspace.")]) -> None:
+    """List a workspace's keys: id, name, permissions, active or revoked."""
+    for key in _with_database(lambda database: keys.list_keys(database, workspace_id=workspace)):
+        state = "revoked" if key.revoked_at else "active"
+        typer.echo(f"{key.id}\t{key.name}\t{key.permissions}\t{state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id from `keys list`.")]) -> None:
+    """Revoke a key: it stops working at once."""
+    try:
+        parsed = uuid.UUID(key_id)
+    except ValueError:
+        typer.echo(f"no API key with id {key_id}", err=True)
+        raise typer.Exit(1) from None
+    if not _with_database(lambda database: keys.revoke_key(database, parsed)):
+        typer.echo(f"no API key with id {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}", err=True)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(host: Host = "127.0.0.1", port: int = 4566) -> None:
+    """Run the SES v2 emulator alone."""
+    from email_channels.sandbox.server import serve_sandbox
+
+    settings = Settings()
+    serve_sandbox(
+        host=host, port=port, state_path=settings.sandbox_state_path, region=settings.aws_region
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,58 @@
+"""HTTP helpers shared by the routers: fast JSON responses and the problem documentation."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from email_channels.errors import PROBLEM_JSON
+
+
+def json_response(
+    content: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """Serialise once with orjson: routes return this, so FastAPI skips re-validation."""
+    return Response(
+        orjson.dumps(content), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+class ProblemFieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemFieldError] | None = Field(
+        default=None, description="For 422: one entry per invalid field."
+    )
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error statuses a route can answer."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        if status == 401:
+            entry["headers"] = {
+                "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}
+            }
+        responses[status] = entry
+    return responses
+
+
+AUTHORISED = (401, 403, 422)

@@ -1,0 +1,182 @@
+"""SES v2 through aiobotocore: the production adapter, used against AWS and the sandbox alike."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, TypeVar
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from email_channels.errors import (
+    AppError,
+    Conflict,
+    InvalidInput,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    UpstreamUnreachable,
+)
+from email_channels.integrations.ses import DomainIdentity, Tenant
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+THROTTLING_CODES = frozenset(
+    {"TooManyRequestsException", "ThrottlingException", "Throttling", "LimitExceededException"}
+)
+
+
+class SesNotFound(Exception):
+    """The SES resource does not exist (internal: deletes treat it as done)."""
+
+
+def _translate(operation: str, error: Exception) -> Exception:
+    """Map a botocore failure of the last attempt to the error the client should see."""
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
+        return UpstreamTimeout(f"Amazon SES did not answer {operation} in time.")
+    if isinstance(error, EndpointConnectionError):
+        return UpstreamUnreachable(f"Amazon SES could not be reached for {operation}.")
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        message = str(error.response.get("Error", {}).get("Message", "")) or code
+        if code == "NotFoundException":
+            return SesNotFound(message)
+        if code == "AlreadyExistsException":
+            return Conflict(f"Amazon SES already has this resource: {message}")
+        if code == "BadRequestException":
+            return InvalidInput(f"Amazon SES rejected {operation}: {message}")
+        if status >= 500 or code in THROTTLING_CODES:
+            return UpstreamUnavailable(f"Amazon SES failed {operation}: {code or status}.")
+        return UpstreamUnavailable(f"Amazon SES refused {operation}: {code} ({status}).")
+    if isinstance(error, BotoCoreError):
+        return UpstreamUnavailable(f"Amazon SES failed {operation}: {error}.")
+    return error
+
+
+class AioBotocoreSes:
+    """The `SesGateway` on aiobotocore, one client per process, opened in the app's lifespan."""
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        timeout: float,
+        endpoint_url: str | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        self._region = region
+        self._timeout = timeout
+        self._endpoint_url = endpoint_url
+        self._credentials = credentials
+        self._stack = AsyncExitStack()
+        self._client: Any = None
+
+    async def open(self) -> None:
+        """Create the client (no network traffic yet)."""
+        config = AioConfig(
+            connect_timeout=min(self._timeout, 5.0),
+            read_timeout=self._timeout,
+            # Standard mode retries throttling, 5xx and connection errors with backoff;
+            # the overall deadline below still bounds the whole operation.
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=50,
+        )
+        kwargs: dict[str, Any] = {"region_name": self._region, "config": config}
+        if self._endpoint_url:
+            kwargs["endpoint_url"] = self._endpoint_url
+        if self._credentials:
+            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self._credentials
+        session = get_session()
+        self._client = await self._stack.enter_async_context(
+            session.create_client("sesv2", **kwargs)
+        )
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+    async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await call()
+        except AppError:
+            raise
+        except (BotoCoreError, ClientError, TimeoutError) as error:
+            translated = _translate(operation, error)
+            if not isinstance(translated, SesNotFound):
+                logger.warning("SES %s failed: %r", operation, error)
+            raise translated from error
+
+    async def create_tenant(self, tenant_name: str) -> Tenant:
+        response = await self._call(
+            "CreateTenant", lambda: self._client.create_tenant(TenantName=tenant_name)
+        )
+        return Tenant(name=response["TenantName"], arn=response["TenantArn"])
+
+    async def create_domain_identity(self, domain: str) -> DomainIdentity:
+        response = await self._call(
+            "CreateEmailIdentity",
+            lambda: self._client.create_email_identity(
+                EmailIdentity=domain,
+                DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
+            ),
+        )
+        dkim = response.get("DkimAttributes", {})
+        tokens = tuple(dkim.get("Tokens", ()))
+        zone = dkim.get("SigningHostedZone")
+        if not tokens or not zone:
+            raise UpstreamUnavailable("Amazon SES returned no Easy DKIM tokens for the domain.")
+        return DomainIdentity(domain=domain, dkim_tokens=tokens, signing_hosted_zone=zone)
+
+    async def put_mail_from(self, *, domain: str, mail_from_domain: str) -> None:
+        await self._call(
+            "PutEmailIdentityMailFromAttributes",
+            lambda: self._client.put_email_identity_mail_from_attributes(
+                EmailIdentity=domain,
+                MailFromDomain=mail_from_domain,
+                BehaviorOnMxFailure="USE_DEFAULT_VALUE",
+            ),
+        )
+
+    async def associate(self, *, tenant_name: str, resource_arn: str) -> None:
+        await self._call(
+            "CreateTenantResourceAssociation",
+            lambda: self._client.create_tenant_resource_association(
+                TenantName=tenant_name, ResourceArn=resource_arn
+            ),
+        )
+
+    async def disassociate(self, *, tenant_name: str, resource_arn: str) -> None:
+        await self._delete(
+            "DeleteTenantResourceAssociation",
+            lambda: self._client.delete_tenant_resource_association(
+                TenantName=tenant_name, ResourceArn=resource_arn
+            ),
+        )
+
+    async def delete_domain_identity(self, domain: str) -> None:
+        await self._delete(
+            "DeleteEmailIdentity", lambda: self._client.delete_email_identity(EmailIdentity=domain)
+        )
+
+    async def delete_tenant(self, tenant_name: str) -> None:
+        await self._delete(
+            "DeleteTenant", lambda: self._client.delete_tenant(TenantName=tenant_name)
+        )
+
+    async def _delete(self, operation: str, call: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await self._call(operation, call)
+        except SesNotFound:
+            return  # already gone: a delete is done when the resource is absent

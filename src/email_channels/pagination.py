@@ -1,0 +1,86 @@
+"""Keyset pagination: opaque continuation tokens over (created_at, id), newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Query
+from sqlalchemy import Row
+
+from email_channels.errors import FieldError, InvalidInput
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
+ContinuationToken = Annotated[
+    str | None,
+    Query(max_length=512, description="The `continuation_token` of the previous page."),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The position after the last row of a page."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+def _scope(kind: str, workspace_id: str) -> str:
+    # A short digest ties a token to its list and workspace without revealing either.
+    return hashlib.sha256(f"{kind}\0{workspace_id}".encode()).hexdigest()[:16]
+
+
+def encode_token(cursor: Cursor, *, kind: str, workspace_id: str) -> str:
+    """The opaque token that continues after `cursor`."""
+    payload = orjson.dumps(
+        {
+            "s": _scope(kind, workspace_id),
+            "t": cursor.created_at.astimezone(UTC).isoformat(),
+            "i": str(cursor.id),
+        }
+    )
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_token(token: str | None, *, kind: str, workspace_id: str) -> Cursor | None:
+    """The cursor of a token; a malformed or foreign token is a 422."""
+    if token is None:
+        return None
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(payload, dict) or payload.get("s") != _scope(kind, workspace_id):
+            raise ValueError("foreign token")
+        created_at = datetime.fromisoformat(payload["t"])
+        if created_at.tzinfo is None:
+            raise ValueError("naive time")
+        return Cursor(created_at=created_at.astimezone(UTC), id=uuid.UUID(payload["i"]))
+    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError) as error:
+        raise InvalidInput(
+            "The continuation token is not valid for this list.",
+            errors=[
+                FieldError(
+                    field="continuation_token",
+                    message="Malformed or foreign token: pass the token of the previous page.",
+                )
+            ],
+        ) from error
+
+
+def page_json(
+    rows: Sequence[Row[Any]], *, limit: int, kind: str, workspace_id: str
+) -> dict[str, Any]:
+    """A page of `limit` rows (fetched with one extra to tell whether more follow)."""
+    token = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        token = encode_token(
+            Cursor(created_at=last.created_at, id=last.id), kind=kind, workspace_id=workspace_id
+        )
+    return {"items": [row._asdict() for row in rows[:limit]], "continuation_token": token}

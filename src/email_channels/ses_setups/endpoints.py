@@ -1,0 +1,114 @@
+"""HTTP endpoints of SES setups: authorise, call the service, answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from email_channels.auth.dependencies import Requires
+from email_channels.auth.permissions import Permission
+from email_channels.auth.service import Principal
+from email_channels.http import AUTHORISED, json_response, problems
+from email_channels.pagination import ContinuationToken, Limit
+from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupDetail, SesSetupPage
+from email_channels.ses_setups.service import SesSetupService
+
+router = APIRouter(prefix="/v1/{workspace_id}/channels/ses-setup", tags=["SES setups"])
+
+
+def _service(request: Request) -> SesSetupService:
+    service = request.app.state.ses_setups
+    assert isinstance(service, SesSetupService)
+    return service
+
+
+Service = Annotated[SesSetupService, Depends(_service)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SesSetupDetail,
+    responses=problems(*AUTHORISED, 409, 502, 504),
+    summary="Create an SES setup",
+)
+async def create_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_CREATE)],
+    body: SesSetupCreate,
+    service: Service,
+) -> Response:
+    """Create the SES tenant and domain identity; answer the DNS records to publish."""
+    detail = await service.create(workspace_id=principal.workspace_id, request=body)
+    location = f"/v1/{principal.workspace_id}/channels/ses-setup/{detail['id']}"
+    return json_response(detail, status=201, headers={"Location": location})
+
+
+@router.get(
+    "",
+    response_model=SesSetupPage,
+    responses=problems(*AUTHORISED),
+    summary="List SES setups",
+)
+async def list_ses_setups(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_VIEW)],
+    service: Service,
+    limit: Limit = 20,
+    continuation_token: ContinuationToken = None,
+) -> Response:
+    """Newest first, with the `dns_verified` cached by the last check (no DNS lookup)."""
+    page = await service.list_page(
+        workspace_id=principal.workspace_id, limit=limit, continuation_token=continuation_token
+    )
+    return json_response(page)
+
+
+@router.get(
+    "/{setup_id}",
+    response_model=SesSetupDetail,
+    responses=problems(*AUTHORISED, 404),
+    summary="Get an SES setup, with a live DNS check",
+)
+async def get_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_VIEW)],
+    setup_id: uuid.UUID,
+    service: Service,
+) -> Response:
+    """Look up every record in DNS now and answer what was found."""
+    detail = await service.get_checked(workspace_id=principal.workspace_id, setup_id=setup_id)
+    return json_response(detail)
+
+
+@router.post(
+    "/{setup_id}/verify",
+    response_model=SesSetupDetail,
+    responses=problems(*AUTHORISED, 404),
+    summary="Verify the DNS records of an SES setup now",
+)
+async def verify_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_VIEW)],
+    setup_id: uuid.UUID,
+    service: Service,
+) -> Response:
+    """The same live check as GET, as an explicit action."""
+    detail = await service.get_checked(workspace_id=principal.workspace_id, setup_id=setup_id)
+    return json_response(detail)
+
+
+@router.delete(
+    "/{setup_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problems(*AUTHORISED, 404, 409, 502, 504),
+    summary="Delete an SES setup",
+)
+async def delete_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_DELETE)],
+    setup_id: uuid.UUID,
+    service: Service,
+) -> Response:
+    """Tear down the SES tenant and identity; refused while a use case references the setup."""
+    await service.delete(workspace_id=principal.workspace_id, setup_id=setup_id)
+    return Response(status_code=204)

@@ -1,0 +1,73 @@
+"""Request and response models of the SES setup endpoints (DESIGN.md section 1)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from email_channels.ses_setups.domains import normalise_domain
+
+TENANT_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class SesSetupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            pattern=TENANT_NAME_PATTERN,
+            description="Unique name of the SES tenant: 1-64 characters of [A-Za-z0-9_-].",
+            examples=["acme-production"],
+        ),
+    ]
+    domain_identity: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=255,
+            description="The domain to send and receive with, e.g. mail.example.com.",
+            examples=["mail.example.com"],
+        ),
+    ]
+
+    @field_validator("domain_identity")
+    @classmethod
+    def _normalise_domain(cls, value: str) -> str:
+        return normalise_domain(value)
+
+
+class DnsRecord(BaseModel):
+    address: str = Field(description="Fully qualified host name, no trailing dot.")
+    record: str = Field(description='The value to publish; MX as "10 host".')
+    type: Literal["CNAME", "MX", "TXT"]
+    verified: bool
+    purpose: Literal["dkim", "mail_from_mx", "spf", "inbound_mx", "dmarc"]
+    status: Literal["verified", "missing", "mismatch", "unknown"]
+    found: list[str] = Field(description="What the last lookup saw at the address for the type.")
+    reason: str | None = Field(description="Null when verified; else what to fix.")
+
+
+class SesSetupListItem(BaseModel):
+    id: uuid.UUID
+    tenant_name: str
+    domain_identity: str
+    region: str
+    dns_verified: bool = Field(description="Cached by the last check: every record verified.")
+    dns_checked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SesSetupDetail(SesSetupListItem):
+    dns_records: list[DnsRecord]
+
+
+class SesSetupPage(BaseModel):
+    items: list[SesSetupListItem]
+    continuation_token: str | None = Field(description="Null on the last page.")

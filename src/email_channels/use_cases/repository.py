@@ -1,0 +1,83 @@
+"""SQL for use cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from email_channels.pagination import Cursor
+from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.use_cases.models import UseCase
+
+COLUMNS = (UseCase.id, UseCase.name, UseCase.ses_setup_id, UseCase.created_at)
+
+
+async def insert_for_active_setup(
+    session: AsyncSession,
+    *,
+    use_case_id: uuid.UUID,
+    workspace_id: str,
+    name: str,
+    ses_setup_id: uuid.UUID,
+    created_at: datetime,
+) -> bool:
+    """Insert the use case if its setup is active in the workspace, in one statement.
+
+    On PostgreSQL `FOR SHARE` makes a concurrent delete of the setup wait for this insert
+    (or this insert wait for it, and then find the setup no longer active).
+    """
+    source = (
+        select(
+            literal(use_case_id, UseCase.id.type),
+            literal(workspace_id, UseCase.workspace_id.type),
+            literal(name, UseCase.name.type),
+            SesSetup.id,
+            literal(created_at, UseCase.created_at.type),
+        )
+        .where(
+            SesSetup.id == ses_setup_id,
+            SesSetup.workspace_id == workspace_id,
+            SesSetup.state == SetupState.ACTIVE.value,
+        )
+        .with_for_update(read=True, of=SesSetup)
+    )
+    result = await session.execute(
+        insert(UseCase).from_select(
+            ["id", "workspace_id", "name", "ses_setup_id", "created_at"], source
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get(
+    connection: AsyncConnection, *, workspace_id: str, use_case_id: uuid.UUID
+) -> Row[Any] | None:
+    query = select(*COLUMNS).where(UseCase.id == use_case_id, UseCase.workspace_id == workspace_id)
+    return (await connection.execute(query)).first()
+
+
+async def list_page(
+    connection: AsyncConnection, *, workspace_id: str, after: Cursor | None, limit: int
+) -> Sequence[Row[Any]]:
+    """One page, newest first, keyset on (created_at, id), one row more than asked."""
+    query = select(*COLUMNS).where(UseCase.workspace_id == workspace_id)
+    if after is not None:
+        query = query.where(
+            tuple_(UseCase.created_at, UseCase.id) < tuple_(after.created_at, after.id)
+        )
+    query = query.order_by(UseCase.created_at.desc(), UseCase.id.desc()).limit(limit + 1)
+    return (await connection.execute(query)).all()
+
+
+async def delete_use_case(
+    session: AsyncSession, *, workspace_id: str, use_case_id: uuid.UUID
+) -> bool:
+    result = await session.execute(
+        delete(UseCase).where(UseCase.id == use_case_id, UseCase.workspace_id == workspace_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
