@@ -1,0 +1,148 @@
+"""The DNS adapter: live lookups with dnspython's asyncresolver, mapped to `Observation`s."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterable, Sequence
+
+import dns.asyncresolver
+import dns.exception
+import dns.inet
+import dns.name
+import dns.nameserver
+import dns.rdata
+import dns.rdatatype
+import dns.resolver
+
+from email_channels.integrations.dns import Observation, Outcome
+
+
+class DnsPythonLookup:
+    """`DnsLookup` over dnspython: no answer cache, never raises for DNS outcomes."""
+
+    def __init__(
+        self, *, nameservers: Sequence[tuple[str, int]], timeout: float, lifetime: float
+    ) -> None:
+        self._configured = list(nameservers)
+        self._resolver = _new_resolver(system=not nameservers, timeout=timeout, lifetime=lifetime)
+        # Host names among the nameservers are resolved on the first query, once, off the
+        # event loop's critical path; IP literals need no resolution and are set right away.
+        self._ready = not nameservers or all(dns.inet.is_address(h) for h, _ in nameservers)
+        if nameservers and self._ready:
+            self._resolver.nameservers = [_nameserver(h, p) for h, p in nameservers]
+        self._ready_lock: asyncio.Lock | None = None
+
+    async def query(self, name: str, rdtype: str) -> Observation:
+        """Look up `rdtype` records at `name` and say what was seen."""
+        qname = name.rstrip(".").lower()
+        rdtype = rdtype.upper()
+        try:
+            await self._ensure_nameservers()
+            answer = await self._resolver.resolve(
+                dns.name.from_text(qname), rdtype, raise_on_no_answer=False, search=False
+            )
+        except dns.resolver.NXDOMAIN:
+            return Observation(qname, rdtype, Outcome.NXDOMAIN)
+        except Exception as error:  # the port promises an Observation, never a raise
+            return Observation(qname, rdtype, Outcome.FAILURE, detail=_failure_detail(error))
+        if answer.rrset is None:
+            return Observation(qname, rdtype, Outcome.NO_DATA)
+        values = _presentation_values(answer.rrset, rdtype)
+        if not values:  # a CNAME chain that ends without records of the type
+            return Observation(qname, rdtype, Outcome.NO_DATA)
+        return Observation(qname, rdtype, Outcome.ANSWER, values)
+
+    async def _ensure_nameservers(self) -> None:
+        if self._ready:
+            return
+        if self._ready_lock is None:
+            self._ready_lock = asyncio.Lock()
+        async with self._ready_lock:
+            if self._ready:
+                return
+            resolved: list[dns.nameserver.Nameserver] = []
+            for host, port in self._configured:
+                for address in await _addresses(host, port):
+                    resolved.append(_nameserver(address, port))
+            # A failed resolution raises and is retried on the next query, never cached.
+            self._resolver.nameservers = resolved
+            self._ready = True
+
+
+def _new_resolver(*, system: bool, timeout: float, lifetime: float) -> dns.asyncresolver.Resolver:
+    try:
+        resolver = dns.asyncresolver.Resolver(configure=system)
+    except dns.resolver.NoResolverConfiguration:
+        # No usable /etc/resolv.conf: every query then reports "no nameservers".
+        resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.timeout = timeout
+    resolver.lifetime = lifetime
+    resolver.cache = None  # lookups are live: a customer who just fixed a record sees it now
+    return resolver
+
+
+def _nameserver(address: str, port: int) -> dns.nameserver.Nameserver:
+    return dns.nameserver.Do53Nameserver(address, port)
+
+
+async def _addresses(host: str, port: int) -> list[str]:
+    if dns.inet.is_address(host):
+        return [host]
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _presentation_values(rrset: Iterable[dns.rdata.Rdata], rdtype: str) -> tuple[str, ...]:
+    """The values of an RRset as the port describes them, in a stable order."""
+    kind = dns.rdatatype.from_text(rdtype)
+    # A resolved CNAME chain ends in records of the asked type; skip anything else.
+    rdatas = [r for r in rrset if r.rdtype == kind]
+    if kind == dns.rdatatype.MX:
+        pairs = sorted((int(r.preference), _host(r.exchange)) for r in rdatas)  # type: ignore[attr-defined]
+        return tuple(f"{preference} {exchange}" for preference, exchange in pairs)
+    if kind == dns.rdatatype.CNAME:
+        return tuple(sorted(_host(r.target) for r in rdatas))  # type: ignore[attr-defined]
+    if kind == dns.rdatatype.TXT:
+        return tuple(
+            sorted(b"".join(r.strings).decode("utf-8", errors="replace") for r in rdatas)  # type: ignore[attr-defined]
+        )
+    if kind in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        return tuple(sorted(str(r.address) for r in rdatas))  # type: ignore[attr-defined]
+    return tuple(sorted(r.to_text() for r in rdatas))
+
+
+def _host(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def _failure_detail(error: Exception) -> str:
+    if isinstance(error, dns.exception.Timeout):
+        return "timed out"
+    if isinstance(error, dns.resolver.NoNameservers):
+        answers = [str(e[3]) for e in error.kwargs.get("errors", []) if isinstance(e[3], str)]
+        if answers:  # the rcodes the servers answered with, e.g. SERVFAIL or REFUSED
+            return ", ".join(dict.fromkeys(answers))
+        problems = [_problem(e[3]) for e in error.kwargs.get("errors", [])]
+        return ", ".join(dict.fromkeys(problems)) if problems else "no nameservers"
+    if isinstance(error, dns.resolver.YXDOMAIN):
+        return "name too long after DNAME substitution"
+    if isinstance(error, dns.name.NameTooLong | dns.name.LabelTooLong | dns.name.EmptyLabel):
+        return "not a valid DNS name"
+    if isinstance(error, OSError):
+        return f"name server address not usable: {error.strerror or error}"
+    return _problem(error)
+
+
+def _problem(error: object) -> str:
+    if isinstance(error, dns.exception.Timeout):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

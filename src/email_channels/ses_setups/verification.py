@@ -1,0 +1,285 @@
+"""Expected records against DNS observations (DESIGN.md section 4), as pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from email_channels.integrations.dns import Observation, Outcome
+from email_channels.ses_setups.records import ExpectedRecord, Purpose
+
+Query = tuple[str, str]  # (name, rdtype): lower case, no trailing dot
+
+
+class RecordStatus(StrEnum):
+    VERIFIED = "verified"
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What the last check concluded about one expected record."""
+
+    verified: bool
+    status: RecordStatus
+    found: tuple[str, ...]
+    reason: str | None
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict, for storing the last result."""
+        return {
+            "verified": self.verified,
+            "status": self.status.value,
+            "found": list(self.found),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> RecordResult:
+        """The result stored by `to_json`; `ValueError` when the shape is wrong."""
+        verified, found, reason = data.get("verified"), data.get("found"), data.get("reason")
+        if not isinstance(verified, bool):
+            raise ValueError("RecordResult.verified must be a bool")
+        if not isinstance(found, list) or not all(isinstance(v, str) for v in found):
+            raise ValueError("RecordResult.found must be a list of strings")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError("RecordResult.reason must be a string or null")
+        return cls(verified, RecordStatus(str(data.get("status"))), tuple(found), reason)
+
+
+NOT_CHECKED = RecordResult(
+    verified=False, status=RecordStatus.UNKNOWN, found=(), reason="Not checked yet"
+)
+
+
+def primary_query(expected: ExpectedRecord) -> Query:
+    """The one lookup that decides a record's status."""
+    return (_name(expected.address), expected.type.upper())
+
+
+def doubled_name(expected: ExpectedRecord, *, domain: str) -> str:
+    """Where a record lands when the DNS provider appends the domain to a full name."""
+    return f"{_name(expected.address)}.{_name(domain)}"
+
+
+def diagnostic_queries(
+    expected: ExpectedRecord, primary: Observation, *, domain: str
+) -> tuple[Query, ...]:
+    """Lookups that explain a missing record; none for a record that was found or failed."""
+    if primary.outcome not in (Outcome.NXDOMAIN, Outcome.NO_DATA):
+        return ()
+    queries: list[Query] = [(doubled_name(expected, domain=domain), expected.type.upper())]
+    # An existing name without a CNAME is what a proxied or flattened CNAME looks like.
+    if expected.purpose is Purpose.DKIM and primary.outcome is Outcome.NO_DATA:
+        queries += [(_name(expected.address), "A"), (_name(expected.address), "AAAA")]
+    return tuple(queries)
+
+
+def evaluate(
+    expected: ExpectedRecord,
+    observations: Mapping[Query, Observation],
+    *,
+    domain: str,
+    previous: RecordResult | None = None,
+) -> RecordResult:
+    """The result for one record from the lookups of one check."""
+    key = primary_query(expected)
+    primary = observations.get(key) or Observation(*key, Outcome.FAILURE, detail="not looked up")
+    if primary.outcome is Outcome.FAILURE:
+        # A resolver hiccup never flips a record: it keeps the verdict of the last real check.
+        was_verified = previous.verified if previous is not None else False
+        reason = _lookup_failed(expected, primary.detail)
+        return RecordResult(was_verified, RecordStatus.UNKNOWN, (), reason)
+    if primary.outcome is not Outcome.ANSWER:
+        return _missing(expected, observations, domain=domain)
+    problem = _RULES[expected.purpose](expected, primary.values, domain)
+    if problem is None:
+        return RecordResult(True, RecordStatus.VERIFIED, primary.values, None)
+    return RecordResult(False, RecordStatus.MISMATCH, primary.values, problem)
+
+
+def _missing(
+    expected: ExpectedRecord, observations: Mapping[Query, Observation], *, domain: str
+) -> RecordResult:
+    if expected.purpose is Purpose.DKIM:
+        addresses = _values(observations, (_name(expected.address), "A"))
+        addresses += _values(observations, (_name(expected.address), "AAAA"))
+        if addresses:
+            reason = _cname_replaced_by_addresses(expected, addresses)
+            return RecordResult(False, RecordStatus.MISMATCH, (), reason)
+    doubled = doubled_name(expected, domain=domain)
+    if _values(observations, (doubled, expected.type.upper())):
+        reason = _domain_appended_twice(expected, doubled=doubled, domain=_name(domain))
+        return RecordResult(False, RecordStatus.MISSING, (), reason)
+    return RecordResult(False, RecordStatus.MISSING, (), _missing_reason(expected))
+
+
+def _values(observations: Mapping[Query, Observation], key: Query) -> tuple[str, ...]:
+    observation = observations.get(key)
+    if observation is None or observation.outcome is not Outcome.ANSWER:
+        return ()
+    return observation.values
+
+
+def _name(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+# The rules, one per purpose: why the found values are wrong, or None when they are right.
+
+
+def _dkim(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    target = _name(expected.record)
+    if target in (_name(value) for value in found):
+        return None
+    if f"{target}.{_name(domain)}" in found:
+        return (
+            f"The CNAME at {expected.address} points to {_shown(found)} because your DNS "
+            f"provider appended your domain to the value: enter it as {target}. with a final dot."
+        )
+    return (
+        f"The CNAME at {expected.address} points to {_shown(found)} instead of {target}: "
+        f"change its value to {target}."
+    )
+
+
+def _mail_from_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    exchange = _mx(expected.record)[1]
+    exchanges = [_mx(value)[1] for value in found]
+    if exchanges == [exchange]:
+        return None
+    if exchange in exchanges:
+        extra = [v for v in found if _mx(v)[1] != exchange] or list(found[1:])
+        return (
+            f"SES needs exactly one MX record at {expected.address}, but it also has "
+            f"{_shown(extra)}: remove the extra MX record."
+        )
+    return (
+        f"The MX record at {expected.address} is {_shown(found)} instead of "
+        f"{expected.record}: change it to {expected.record}."
+    )
+
+
+def _inbound_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    exchange = _mx(expected.record)[1]
+    records = [_mx(value) for value in found]
+    lowest = min(preference for preference, _ in records)
+    if (lowest, exchange) in records:
+        return None
+    if exchange in (host for _, host in records):
+        front = [value for value in found if _mx(value)[0] == lowest]
+        return (
+            f"The MX record {_shown(front)} at {expected.address} has a lower preference than "
+            f"{exchange}, so mail goes there first: give {exchange} the lowest preference "
+            "number, or remove the other MX record."
+        )
+    return (
+        f"The MX record at {expected.address} is {_shown(found)} instead of "
+        f"{expected.record}: add {expected.record} with the lowest preference number."
+    )
+
+
+_SPF_RECORD = re.compile(r"v=spf1(?: |$)", re.IGNORECASE)
+_SPF_INCLUDES = ("include:amazonses.com", "+include:amazonses.com")
+
+
+def _spf(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    records = [value for value in found if _SPF_RECORD.match(value)]
+    if not records:
+        return (
+            f"None of the TXT records at {expected.address} is an SPF record (found "
+            f"{_shown(found, quote=True)}): add a TXT record with the value {expected.record}."
+        )
+    if len(records) > 1:
+        return (
+            f"{expected.address} has {len(records)} SPF records "
+            f"({_shown(records, quote=True)}), which receivers treat as a permanent error: "
+            "merge them into one that contains include:amazonses.com."
+        )
+    if any(term.lower() in _SPF_INCLUDES for term in records[0].split()[1:]):
+        return None
+    return (
+        f"The SPF record at {expected.address} ({_shown(records, quote=True)}) does not "
+        "include amazonses.com: add include:amazonses.com to it, before its all term."
+    )
+
+
+# RFC 7489: the tag name is case-insensitive, the version "DMARC1" is not.
+_DMARC_RECORD = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
+
+
+def _dmarc(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    records = [value for value in found if _DMARC_RECORD.match(value)]
+    if len(records) == 1:
+        return None
+    if not records:
+        return (
+            f"None of the TXT records at {expected.address} is a DMARC record (found "
+            f"{_shown(found, quote=True)}): add a TXT record with the value {expected.record}."
+        )
+    return (
+        f"{expected.address} has {len(records)} DMARC records ({_shown(records, quote=True)}), "
+        "so receivers ignore DMARC for your domain: delete all but one."
+    )
+
+
+_RULES: dict[Purpose, Callable[[ExpectedRecord, tuple[str, ...], str], str | None]] = {
+    Purpose.DKIM: _dkim,
+    Purpose.MAIL_FROM_MX: _mail_from_mx,
+    Purpose.SPF: _spf,
+    Purpose.INBOUND_MX: _inbound_mx,
+    Purpose.DMARC: _dmarc,
+}
+
+
+# Reasons for the records that were not found or not looked up.
+
+
+def _missing_reason(expected: ExpectedRecord) -> str:
+    value = f'"{expected.record}"' if expected.type.upper() == "TXT" else expected.record
+    return (
+        f"No {expected.type} record exists at {expected.address}: add one with the value {value}."
+    )
+
+
+def _domain_appended_twice(expected: ExpectedRecord, *, doubled: str, domain: str) -> str:
+    address = _name(expected.address)
+    host = address.removesuffix(f".{domain}") if address != domain else "@"
+    where = f"enter only {host!r} as the name" if host != "@" else "enter @ or leave the name empty"
+    return (
+        f"The record was published at {doubled}, because your DNS provider adds {domain} to the "
+        f"name you type: {where}."
+    )
+
+
+def _cname_replaced_by_addresses(expected: ExpectedRecord, addresses: tuple[str, ...]) -> str:
+    return (
+        f"{expected.address} answers with A/AAAA records ({_shown(addresses)}) instead of a "
+        f"CNAME, as a proxied or flattened record does: turn off the proxy (DNS only) so the "
+        f"CNAME to {_name(expected.record)} is published as it is."
+    )
+
+
+def _lookup_failed(expected: ExpectedRecord, detail: str | None) -> str:
+    return (
+        f"The DNS lookup of {expected.address} failed ({detail or 'no answer'}), so nothing "
+        "was changed: try again in a few minutes."
+    )
+
+
+def _mx(value: str) -> tuple[int, str]:
+    preference, _, exchange = value.strip().partition(" ")
+    try:
+        return int(preference), _name(exchange.strip())
+    except ValueError:  # not "preference exchange": rank it last, compare it as a whole
+        return 65536, _name(value)
+
+
+def _shown(values: list[str] | tuple[str, ...], *, quote: bool = False) -> str:
+    if not values:
+        return "nothing"
+    return ", ".join(f'"{value}"' if quote else value for value in values)
