@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.fixtures_bind",
     "tests.support.fixtures_sandbox",
+    "tests.support.fixtures_api",
 ]

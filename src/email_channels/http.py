@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -12,12 +13,22 @@ from starlette.responses import Response
 from email_channels.errors import PROBLEM_JSON
 
 
+def _fallback(value: Any) -> Any:
+    # asyncpg hands out its own UUID subclass, which orjson does not take as a UUID.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
 def json_response(
     content: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """Serialise once with orjson: routes return this, so FastAPI skips re-validation."""
     return Response(
-        orjson.dumps(content), status_code=status, media_type="application/json", headers=headers
+        orjson.dumps(content, default=_fallback),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )
 
 

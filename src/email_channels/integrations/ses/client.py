@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
@@ -19,7 +20,6 @@ from botocore.exceptions import (
 )
 
 from email_channels.errors import (
-    AppError,
     Conflict,
     InvalidInput,
     UpstreamTimeout,
@@ -32,9 +32,22 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 0.05  # seconds; attempt n waits up to base * 2**n, jittered
+BACKOFF_CAP = 1.0
+
 THROTTLING_CODES = frozenset(
     {"TooManyRequestsException", "ThrottlingException", "Throttling", "LimitExceededException"}
 )
+
+
+def _retryable(error: Exception) -> bool:
+    """Worth another attempt: throttling, a 5xx, or a connection that failed."""
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return status >= 500 or code in THROTTLING_CODES
+    return isinstance(error, (EndpointConnectionError, ReadTimeoutError, ConnectTimeoutError))
 
 
 class SesNotFound(Exception):
@@ -88,9 +101,8 @@ class AioBotocoreSes:
         config = AioConfig(
             connect_timeout=min(self._timeout, 5.0),
             read_timeout=self._timeout,
-            # Standard mode retries throttling, 5xx and connection errors with backoff;
-            # the overall deadline below still bounds the whole operation.
-            retries={"max_attempts": 3, "mode": "standard"},
+            # Retries are ours (see `_call`), so that they share the operation's deadline.
+            retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=50,
         )
         kwargs: dict[str, Any] = {"region_name": self._region, "config": config}
@@ -107,16 +119,33 @@ class AioBotocoreSes:
         await self._stack.aclose()
 
     async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await call()
-        except AppError:
-            raise
-        except (BotoCoreError, ClientError, TimeoutError) as error:
-            translated = _translate(operation, error)
-            if not isinstance(translated, SesNotFound):
-                logger.warning("SES %s failed: %r", operation, error)
-            raise translated from error
+        """Run one SES operation with retries, all under one deadline.
+
+        The answer follows the last attempt: a 5xx or throttling answer is a 502 even when the
+        deadline then leaves no time for another try; no answer before the deadline is a 504.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with asyncio.timeout_at(deadline):
+                    return await call()
+            except TimeoutError as error:
+                logger.warning("SES %s: no answer before the deadline", operation)
+                raise UpstreamTimeout(f"Amazon SES did not answer {operation} in time.") from error
+            except (BotoCoreError, ClientError) as error:
+                translated = _translate(operation, error)
+                backoff = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+                if (
+                    not _retryable(error)
+                    or attempt == MAX_ATTEMPTS
+                    or loop.time() + backoff >= deadline
+                ):
+                    if not isinstance(translated, SesNotFound):
+                        logger.warning("SES %s failed: %r", operation, error)
+                    raise translated from error
+            await asyncio.sleep(backoff)
+        raise AssertionError("unreachable")  # the loop always returns or raises
 
     async def create_tenant(self, tenant_name: str) -> Tenant:
         response = await self._call(

@@ -1,0 +1,139 @@
+"""SES failures: 502 and 504, and nothing left behind in SES or the database."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support.fixtures_api import Api
+
+URL = "/v1/ws1/channels/ses-setup"
+EMPTY = {"tenants": [], "identities": [], "associations": []}
+
+
+def _body() -> dict[str, str]:
+    name = uuid.uuid4().hex[:10]
+    return {"tenant_name": f"t-{name}", "domain_identity": f"d-{name}.example.test"}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def api_overrides() -> dict[str, Any]:
+    return {"upstream_timeout": 1.5}
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "CreateTenant",
+        "CreateEmailIdentity",
+        "PutEmailIdentityMailFromAttributes",
+        "CreateTenantResourceAssociation",
+    ],
+)
+async def test_create_answers_502_when_ses_keeps_failing_and_leaves_nothing(
+    api: Api, sandbox: Any, operation: str
+) -> None:
+    sandbox.add_fault(
+        operation=operation, error_code="ServiceUnavailable", http_status=503, times=10
+    )
+    body = _body()
+
+    response = await api.client.post(URL, json=body, headers=await api.key())
+
+    assert response.status_code == 502, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert sandbox.state() == EMPTY
+    sandbox.clear_faults()
+    # The names were released: the same create now succeeds.
+    await api.create_setup(await api.key(), **body)
+
+
+async def test_create_answers_502_on_throttling(api: Api, sandbox: Any) -> None:
+    sandbox.add_fault(
+        operation="CreateTenant", error_code="TooManyRequestsException", http_status=429, times=10
+    )
+    response = await api.client.post(URL, json=_body(), headers=await api.key())
+    assert response.status_code == 502
+    assert sandbox.state() == EMPTY
+
+
+async def test_a_single_transient_failure_is_retried(api: Api, sandbox: Any) -> None:
+    sandbox.add_fault(operation="CreateTenant", error_code="ServiceUnavailable", http_status=503)
+    await api.create_setup(await api.key(), **_body())
+    assert len(sandbox.state()["tenants"]) == 1
+
+
+@pytest.mark.parametrize("operation", ["CreateTenant", "CreateTenantResourceAssociation"])
+async def test_create_answers_504_when_ses_hangs_and_leaves_nothing(
+    api: Api, sandbox: Any, operation: str
+) -> None:
+    sandbox.add_fault(operation=operation, hang=True, times=10)
+
+    response = await api.client.post(URL, json=_body(), headers=await api.key())
+
+    assert response.status_code == 504, response.text
+    assert sandbox.state() == EMPTY
+
+
+async def test_create_undoes_an_operation_whose_answer_was_lost(api: Api, sandbox: Any) -> None:
+    # SES applied CreateEmailIdentity but the answer never came back.
+    sandbox.add_fault(operation="CreateEmailIdentity", hang=True, after_apply=True, times=10)
+
+    response = await api.client.post(URL, json=_body(), headers=await api.key())
+
+    assert response.status_code == 504
+    assert sandbox.state() == EMPTY
+
+
+async def test_delete_failure_keeps_the_setup_readable_until_a_retry_succeeds(
+    api: Api, sandbox: Any
+) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, **_body())
+    sandbox.add_fault(
+        operation="DeleteTenant", error_code="InternalFailure", http_status=500, times=10
+    )
+
+    failed = await api.client.delete(f"{URL}/{setup['id']}", headers=headers)
+
+    assert failed.status_code == 502
+    listed = (await api.client.get(URL, headers=headers)).json()["items"]
+    assert [item["id"] for item in listed] == [setup["id"]]
+    assert listed[0]["updated_at"] == setup["updated_at"]
+    sandbox.clear_faults()
+    assert (await api.client.delete(f"{URL}/{setup['id']}", headers=headers)).status_code == 204
+    assert sandbox.state() == EMPTY
+
+
+async def test_delete_answers_504_when_ses_hangs(api: Api, sandbox: Any) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, **_body())
+    sandbox.add_fault(operation="DeleteEmailIdentity", hang=True, times=10)
+
+    response = await api.client.delete(f"{URL}/{setup['id']}", headers=headers)
+
+    assert response.status_code == 504
+    sandbox.clear_faults()
+    assert (await api.client.delete(f"{URL}/{setup['id']}", headers=headers)).status_code == 204
+
+
+class TestEmulatorDown:
+    @pytest.fixture
+    def api_overrides(self) -> dict[str, Any]:
+        return {"ses_endpoint_url": f"http://127.0.0.1:{_closed_port()}", "upstream_timeout": 3.0}
+
+    async def test_create_answers_502_when_ses_is_unreachable(self, api: Api) -> None:
+        body = _body()
+        response = await api.client.post(URL, json=body, headers=await api.key())
+        assert response.status_code == 502, response.text
+        listed = await api.client.get(URL, headers=await api.key())
+        assert listed.json()["items"] == []
