@@ -1,0 +1,38 @@
+"""The table of emulated SES operations: handler and whether it changes state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from email_channels.sandbox import identities, tenants
+from email_channels.sandbox.account import Account, JsonObject
+from email_channels.sandbox.state import SesState
+
+Handler = Callable[[SesState, JsonObject, Account], JsonObject]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSpec:
+    handler: Handler
+    mutates: bool
+
+
+OPERATIONS: dict[str, OperationSpec] = {
+    "CreateTenant": OperationSpec(tenants.create_tenant, mutates=True),
+    "GetTenant": OperationSpec(tenants.get_tenant, mutates=False),
+    "DeleteTenant": OperationSpec(tenants.delete_tenant, mutates=True),
+    "CreateEmailIdentity": OperationSpec(identities.create_email_identity, mutates=True),
+    "GetEmailIdentity": OperationSpec(identities.get_email_identity, mutates=False),
+    "DeleteEmailIdentity": OperationSpec(identities.delete_email_identity, mutates=True),
+    "PutEmailIdentityMailFromAttributes": OperationSpec(
+        identities.put_email_identity_mail_from_attributes, mutates=True
+    ),
+    "CreateTenantResourceAssociation": OperationSpec(
+        tenants.create_tenant_resource_association, mutates=True
+    ),
+    "DeleteTenantResourceAssociation": OperationSpec(
+        tenants.delete_tenant_resource_association, mutates=True
+    ),
+    "ListTenantResources": OperationSpec(tenants.list_tenant_resources, mutates=False),
+}
