@@ -16,7 +16,7 @@ MAX_LABEL_LENGTH = 63
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
-class InvalidDomain(ValueError):  # noqa: N818 - named for the domain, like SetupNotFound
+class InvalidDomain(ValueError):
     """The text is not a domain identity SES can verify; the message says why."""
 
 
