@@ -1,8 +1,9 @@
-"""The `email-channels` command line (DESIGN.md section 3)."""
+"""email-channels: SES setups for workspaces, with live DNS verification."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -10,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from email_channels.auth import service as keys
+from email_channels.auth.dependencies import WORKSPACE_ID_PATTERN
 from email_channels.auth.permissions import Permission
 from email_channels.config import Settings
 from email_channels.db.engine import Database, create_engine
@@ -69,10 +71,6 @@ def keys_create(
     name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
 ) -> None:
     """Create an API key; print it (only here, only once)."""
-    import re
-
-    from email_channels.auth.dependencies import WORKSPACE_ID_PATTERN
-
     if not re.fullmatch(WORKSPACE_ID_PATTERN, workspace):
         raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--workspace")
     _, secret = _with_database(
@@ -108,12 +106,19 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id from `keys li
 @sandbox_app.command("serve")
 def sandbox_serve(host: Host = "127.0.0.1", port: int = 4566) -> None:
     """Run the SES v2 emulator alone."""
-    from email_channels.sandbox.server import serve_sandbox
+    from email_channels.sandbox.server import SandboxStartupError, serve_sandbox
 
     settings = Settings()
-    serve_sandbox(
-        host=host, port=port, state_path=settings.sandbox_state_path, region=settings.aws_region
-    )
+    try:
+        serve_sandbox(
+            host=host,
+            port=port,
+            state_path=settings.sandbox_state_path,
+            region=settings.aws_region,
+        )
+    except SandboxStartupError as error:
+        typer.echo(f"cannot start the SES sandbox: {error}", err=True)
+        raise typer.Exit(1) from error
 
 
 def main() -> None:

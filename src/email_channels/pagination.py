@@ -9,13 +9,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import orjson
 from fastapi import Query
 from sqlalchemy import Row
 
 from email_channels.errors import FieldError, InvalidInput
+
+# A result row of any width (SQLAlchemy types rows by their columns).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 ContinuationToken = Annotated[
@@ -74,7 +77,7 @@ def decode_token(token: str | None, *, kind: str, workspace_id: str) -> Cursor |
 
 
 def page_json(
-    rows: Sequence[Row[Any]], *, limit: int, kind: str, workspace_id: str
+    rows: Sequence[AnyRow], *, limit: int, kind: str, workspace_id: str
 ) -> dict[str, Any]:
     """A page of `limit` rows (fetched with one extra to tell whether more follow)."""
     token = None

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, select, tuple_, update
+from sqlalchemy import delete, exists, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.errors import Conflict
-from email_channels.pagination import Cursor
+from email_channels.pagination import AnyRow, Cursor
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
 
@@ -84,7 +84,7 @@ async def get_visible(
 
 async def list_page(
     connection: AsyncConnection, *, workspace_id: str, after: Cursor | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """One page, newest first, by keyset on (created_at, id); one row more to see if it ends."""
     query = select(*LIST_COLUMNS).where(
         SesSetup.workspace_id == workspace_id, SesSetup.state.in_(VISIBLE_STATES)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, delete, insert, literal, select, tuple_
+from sqlalchemy import delete, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from email_channels.pagination import Cursor
+from email_channels.pagination import AnyRow, Cursor
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
 
@@ -56,14 +55,14 @@ async def insert_for_active_setup(
 
 async def get(
     connection: AsyncConnection, *, workspace_id: str, use_case_id: uuid.UUID
-) -> Row[Any] | None:
+) -> AnyRow | None:
     query = select(*COLUMNS).where(UseCase.id == use_case_id, UseCase.workspace_id == workspace_id)
     return (await connection.execute(query)).first()
 
 
 async def list_page(
     connection: AsyncConnection, *, workspace_id: str, after: Cursor | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """One page, newest first, keyset on (created_at, id), one row more than asked."""
     query = select(*COLUMNS).where(UseCase.workspace_id == workspace_id)
     if after is not None:

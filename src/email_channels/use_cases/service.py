@@ -21,20 +21,15 @@ class UseCaseService:
 
     async def create(self, *, workspace_id: str, request: UseCaseCreate) -> dict[str, Any]:
         """Create a use case referencing an active setup of the same workspace."""
-        use_case = {
-            "id": uuid.uuid4(),
-            "name": request.name,
-            "ses_setup_id": request.ses_setup_id,
-            "created_at": utc_now(),
-        }
+        use_case_id, created_at = uuid.uuid4(), utc_now()
         async with self._db.transaction() as session:
             inserted = await repository.insert_for_active_setup(
                 session,
                 workspace_id=workspace_id,
-                use_case_id=use_case["id"],
+                use_case_id=use_case_id,
                 name=request.name,
                 ses_setup_id=request.ses_setup_id,
-                created_at=use_case["created_at"],
+                created_at=created_at,
             )
         if not inserted:
             raise InvalidInput(
@@ -46,7 +41,12 @@ class UseCaseService:
                     )
                 ],
             )
-        return use_case
+        return {
+            "id": use_case_id,
+            "name": request.name,
+            "ses_setup_id": request.ses_setup_id,
+            "created_at": created_at,
+        }
 
     async def get(self, *, workspace_id: str, use_case_id: uuid.UUID) -> dict[str, Any]:
         async with self._db.read() as connection:
