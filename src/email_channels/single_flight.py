@@ -14,6 +14,7 @@ class SingleFlight(Generic[T]):
 
     def __init__(self) -> None:
         self._flights: dict[Hashable, asyncio.Future[T]] = {}
+        self._callers: dict[Hashable, int] = {}
 
     async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
         flight = self._flights.get(key)
@@ -21,8 +22,18 @@ class SingleFlight(Generic[T]):
             flight = asyncio.ensure_future(work())
             self._flights[key] = flight
             flight.add_done_callback(lambda done: self._land(key, done))
-        # A caller that gives up (client gone) must not cancel the others' shared work.
-        return await asyncio.shield(flight)
+        self._callers[key] = self._callers.get(key, 0) + 1
+        try:
+            # A caller that gives up (client gone) must not cancel the others' shared work.
+            return await asyncio.shield(flight)
+        finally:
+            self._callers[key] -= 1
+            if not self._callers[key]:
+                del self._callers[key]
+
+    def callers(self, key: Hashable) -> int:
+        """How many callers are waiting on the flight of `key` now."""
+        return self._callers.get(key, 0)
 
     def _land(self, key: Hashable, flight: asyncio.Future[T]) -> None:
         if self._flights.get(key) is flight:

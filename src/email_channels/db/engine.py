@@ -23,10 +23,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 15}
-    else:
-        kwargs["pool_size"] = pool_size
-        kwargs["max_overflow"] = 0
-        kwargs["pool_timeout"] = 30
+    if url.database not in (None, "", ":memory:"):
+        kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=30)
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
 

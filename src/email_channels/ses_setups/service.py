@@ -107,7 +107,8 @@ class SesSetupService:
         self._region = region
         self._mail_from_subdomain = mail_from_subdomain
         self._dns_lifetime = dns_lifetime
-        self._checks: SingleFlight[dict[str, Any]] = SingleFlight()
+        # Public so that operators and tests can see what is in flight.
+        self.checks: SingleFlight[dict[str, Any]] = SingleFlight()
 
     # --- create -------------------------------------------------------------------------
 
@@ -226,7 +227,7 @@ class SesSetupService:
             )
         if setup is None:
             raise NotFound("No SES setup with this id in this workspace.")
-        return await self._checks.run(setup.id, lambda: self._check_and_store(setup))
+        return await self.checks.run(setup.id, lambda: self._check_and_store(setup))
 
     async def _check_and_store(self, setup: SesSetup) -> dict[str, Any]:
         previous = stored_results(setup)
