@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -107,12 +109,16 @@ class BindServer:
             return
         self._write_config()
         log = (self.workdir / "named.out").open("ab")
+        # Linux sends the parent-death signal when the starting *thread* ends, so only the main
+        # thread (which lives as long as the test process) may ask for it.
+        on_main_thread = threading.current_thread() is threading.main_thread()
         # -f, not -g: -g would force every log to stderr, and the query log must be its own file.
         self._process = subprocess.Popen(
             [self.named, "-f", "-n", "2", "-c", str(self.workdir / "named.conf")],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if on_main_thread else None,
         )
         log.close()
         self._paused = False
@@ -208,14 +214,29 @@ class BindServer:
         """Delete the RRset of `rdtype` at `name`, or every record there when `rdtype` is None."""
         self._update(name, lambda u, n: u.delete(n) if rdtype is None else u.delete(n, rdtype))
 
+    def replace_rrsets(
+        self, rrsets: Mapping[tuple[str, str], Sequence[str]], ttl: int = 60
+    ) -> None:
+        """Replace several RRsets, one atomic update per zone: {(name, type): [values]}."""
+        by_zone: dict[str, dns.update.UpdateMessage] = {}
+        for (name, rdtype), values in rrsets.items():
+            zone = self.zone_of(name)
+            update = by_zone.setdefault(zone, dns.update.UpdateMessage(zone))
+            update.replace(dns.name.from_text(_name(name)), ttl, *_rdatas(rdtype, values))
+        for zone, update in by_zone.items():
+            self._send(update, what=zone)
+
     def _update(
         self, name: str, change: Callable[[dns.update.UpdateMessage, dns.name.Name], object]
     ) -> None:
         update = dns.update.UpdateMessage(self.zone_of(name))
         change(update, dns.name.from_text(_name(name)))
+        self._send(update, what=name)
+
+    def _send(self, update: dns.update.UpdateMessage, *, what: str) -> None:
         response = dns.query.tcp(update, self.host, port=self.port, timeout=5.0)
         if response.rcode() != dns.rcode.NOERROR:
-            raise RuntimeError(f"update of {name} refused: {dns.rcode.to_text(response.rcode())}")
+            raise RuntimeError(f"update of {what} refused: {dns.rcode.to_text(response.rcode())}")
 
     # -- queries -------------------------------------------------------------------------
 
@@ -349,6 +370,13 @@ def _rdatas(rdtype: str, values: Iterable[str]) -> list[dns.rdata.Rdata]:
 
 def _name(name: str) -> str:
     return name.rstrip(".").lower()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: have Linux stop `named` if the test process dies uncleanly."""
+    # Not Linux: no prctl, and the fixture's own teardown still stops named.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:

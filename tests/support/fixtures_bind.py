@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
 
 from email_channels.integrations.dns.resolver import DnsPythonLookup
-from email_channels.ses_setups.records import ExpectedRecord, expected_records
+from email_channels.ses_setups.records import ExpectedRecord, Purpose, expected_records
 from tests.support.bind import BindServer, ZoneMode, find_named, txt_value
 
 PARENT_ZONE = "example.test"
@@ -59,8 +60,14 @@ class TestZone:
         rrsets: dict[tuple[str, str], list[str]] = defaultdict(list)
         for record in records:
             rrsets[(record.address, record.type)].append(record_value(record))
-        for (address, rdtype), values in rrsets.items():
-            self.server.replace(address, rdtype, *values)
+        self.server.replace_rrsets(rrsets)
+
+    def publish_api_records(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Publish the `dns_records` of an API Detail exactly as the API asks for them."""
+        self.publish(
+            ExpectedRecord(Purpose(r["purpose"]), r["type"], r["address"], r["record"])
+            for r in records
+        )
 
     def add(self, name: str, rdtype: str, *values: str) -> None:
         """Add records at `name` (absolute; values in presentation form)."""
