@@ -162,6 +162,8 @@ CASES = [
          ("2 DMARC records", "delete all but one")),
     Case("dmarc version in lower case", Purpose.DMARC, (at(DMARC, "v=dmarc1; p=none"),),
          MISMATCH, ("v=dmarc1; p=none",), ("None of the TXT records", '"v=dmarc1; p=none"')),
+    Case("an answer without values counts as missing", Purpose.INBOUND_MX, (at(INBOUND_MX),),
+         MISSING, (), ("No MX record exists at example.com",)),
     Case("dmarc missing", Purpose.DMARC, (nxdomain(A_DMARC, "TXT"),), MISSING, (),
          ("No TXT record exists at _dmarc.example.com",)),
 ]  # fmt: skip

@@ -94,7 +94,7 @@ def evaluate(
         was_verified = previous.verified if previous is not None else False
         reason = _lookup_failed(expected, primary.detail)
         return RecordResult(was_verified, RecordStatus.UNKNOWN, (), reason)
-    if primary.outcome is not Outcome.ANSWER:
+    if primary.outcome is not Outcome.ANSWER or not primary.values:
         return _missing(expected, observations, domain=domain)
     problem = _RULES[expected.purpose](expected, primary.values, domain)
     if problem is None:
