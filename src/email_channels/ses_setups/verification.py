@@ -134,9 +134,10 @@ def _name(name: str) -> str:
 
 def _dkim(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
     target = _name(expected.record)
-    if target in (_name(value) for value in found):
+    targets = [_name(value) for value in found]
+    if target in targets:
         return None
-    if f"{target}.{_name(domain)}" in found:
+    if f"{target}.{_name(domain)}" in targets:
         return (
             f"The CNAME at {expected.address} points to {_shown(found)} because your DNS "
             f"provider appended your domain to the value: enter it as {target}. with a final dot."
