@@ -15,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 logger = logging.getLogger(__name__)
 
@@ -153,9 +154,34 @@ async def _request_validation(_: Request, exc: Exception) -> Response:
     )
 
 
-async def _http_exception(_: Request, exc: Exception) -> Response:
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    allowed = {
+        method
+        for method in _METHODS
+        for route in request.app.router.routes
+        if route.matches(request.scope | {"method": method})[0] == Match.FULL
+    }
+    return ", ".join(sorted(allowed))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400:
+        # FastAPI's answer to a body it cannot decode: invalid input like any other.
+        return problem_response(
+            status=422,
+            title=InvalidInput.title,
+            detail="The request body is not valid JSON.",
+            errors=[FieldError(field="body", message="Send a JSON object encoded in UTF-8.")],
+        )
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     return problem_response(
@@ -163,7 +189,7 @@ async def _http_exception(_: Request, exc: Exception) -> Response:
         title=phrase,
         detail=detail,
         errors=[] if status == 422 else None,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
