@@ -163,7 +163,7 @@ def _allowed_methods(request: Request) -> str:
         method
         for method in _METHODS
         for route in request.app.router.routes
-        if route.matches(request.scope | {"method": method})[0] == Match.FULL
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
     }
     return ", ".join(sorted(allowed))
 

@@ -61,7 +61,7 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "--no-color",
     ]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path
     )
     async with asyncio.timeout(300):
         output, _ = await process.communicate()
