@@ -27,12 +27,18 @@ from email_channels.use_cases.service import UseCaseService
 SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
 
 
-async def _open_ses(settings: Settings, stack: AsyncExitStack) -> SesGateway:
-    """The production SES adapter, pointed at AWS, another endpoint, or the built-in sandbox."""
+async def open_ses(
+    settings: Settings, stack: AsyncExitStack, *, join_running_sandbox: bool = False
+) -> SesGateway:
+    """The production SES adapter, pointed at AWS, another endpoint, or the built-in sandbox.
+
+    `join_running_sandbox`: in sandbox mode, use the emulator of a service already running on
+    the port instead of failing (for CLI commands beside `serve`).
+    """
     endpoint_url = settings.ses_endpoint_url
     credentials = None
     if settings.ses_mode is SesMode.SANDBOX:
-        from email_channels.sandbox.server import EmbeddedSandbox
+        from email_channels.sandbox.server import EmbeddedSandbox, SandboxStartupError
 
         sandbox = EmbeddedSandbox(
             host="127.0.0.1",
@@ -40,8 +46,12 @@ async def _open_ses(settings: Settings, stack: AsyncExitStack) -> SesGateway:
             state_path=settings.sandbox_state_path,
             region=settings.aws_region,
         )
-        await sandbox.start()
-        stack.push_async_callback(sandbox.stop)
+        try:
+            await sandbox.start()
+            stack.push_async_callback(sandbox.stop)
+        except SandboxStartupError:
+            if not join_running_sandbox:
+                raise
         endpoint_url = f"http://127.0.0.1:{settings.sandbox_port}"
         credentials = SANDBOX_CREDENTIALS
     ses = AioBotocoreSes(
@@ -53,6 +63,32 @@ async def _open_ses(settings: Settings, stack: AsyncExitStack) -> SesGateway:
     await ses.open()
     stack.push_async_callback(ses.close)
     return ses
+
+
+async def build_ses_setup_service(
+    settings: Settings,
+    database: Database,
+    stack: AsyncExitStack,
+    *,
+    ses: SesGateway | None = None,
+    dns: DnsLookup | None = None,
+    join_running_sandbox: bool = False,
+) -> SesSetupService:
+    """The SES setup service with its adapters; what they hold is closed by `stack`."""
+    gateway = ses or await open_ses(settings, stack, join_running_sandbox=join_running_sandbox)
+    lookup = dns or DnsPythonLookup(
+        nameservers=settings.dns_nameservers,
+        timeout=settings.dns_timeout,
+        lifetime=settings.dns_lifetime,
+    )
+    return SesSetupService(
+        db=database,
+        ses=gateway,
+        dns=lookup,
+        region=settings.aws_region,
+        mail_from_subdomain=settings.mail_from_subdomain,
+        dns_lifetime=settings.dns_lifetime,
+    )
 
 
 def create_app(
@@ -67,20 +103,9 @@ def create_app(
                 create_engine(settings.database_url, pool_size=settings.database_pool_size)
             )
             stack.push_async_callback(database.dispose)
-            gateway = ses or await _open_ses(settings, stack)
-            lookup = dns or DnsPythonLookup(
-                nameservers=settings.dns_nameservers,
-                timeout=settings.dns_timeout,
-                lifetime=settings.dns_lifetime,
-            )
             app.state.database = database
-            app.state.ses_setups = SesSetupService(
-                db=database,
-                ses=gateway,
-                dns=lookup,
-                region=settings.aws_region,
-                mail_from_subdomain=settings.mail_from_subdomain,
-                dns_lifetime=settings.dns_lifetime,
+            app.state.ses_setups = await build_ses_setup_service(
+                settings, database, stack, ses=ses, dns=dns
             )
             app.state.use_cases = UseCaseService(db=database)
             yield

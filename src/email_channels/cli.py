@@ -6,6 +6,8 @@ import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
 import typer
@@ -16,6 +18,7 @@ from email_channels.auth.permissions import Permission
 from email_channels.config import Settings
 from email_channels.db.engine import Database, create_engine
 from email_channels.db.migrate import migrate as run_migrations
+from email_channels.ses_setups.service import Reconciled
 
 T = TypeVar("T")
 
@@ -101,6 +104,41 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id from `keys li
         typer.echo(f"no API key with id {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}", err=True)
+
+
+@app.command()
+def reconcile(
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            help="Only setups stuck this many seconds (default: 6 x UPSTREAM_TIMEOUT, "
+            "at least 300), so that work still running elsewhere is left alone."
+        ),
+    ] = None,
+) -> None:
+    """Roll back creates and finish deletes that a crash or an SES outage interrupted."""
+    from email_channels.app import build_ses_setup_service
+
+    settings = Settings()
+    seconds = older_than if older_than is not None else max(300.0, 6 * settings.upstream_timeout)
+
+    async def run(database: Database) -> Reconciled:
+        async with AsyncExitStack() as stack:
+            service = await build_ses_setup_service(
+                settings, database, stack, join_running_sandbox=True
+            )
+            return await service.reconcile(older_than=timedelta(seconds=seconds))
+
+    report = _with_database(run)
+    for label, ids in (
+        ("rolled back", report.rolled_back),
+        ("deleted", report.deleted),
+        ("failed", report.failed),
+    ):
+        for setup_id in ids:
+            typer.echo(f"{label}\t{setup_id}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @sandbox_app.command("serve")

@@ -33,6 +33,8 @@ class SesSetup(Base):
     region: Mapped[str] = mapped_column(String(32))
     mail_from_domain: Mapped[str] = mapped_column(String(253))
     state: Mapped[str] = mapped_column(String(16))
+    # When `state` last changed: `reconcile` takes only transient states that are old.
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     tenant_arn: Mapped[str | None] = mapped_column(String(512), nullable=True)
     identity_arn: Mapped[str | None] = mapped_column(String(512), nullable=True)
     dkim_tokens: Mapped[list[str]] = mapped_column(JSON, default=list)

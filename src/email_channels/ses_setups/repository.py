@@ -11,6 +11,7 @@ from sqlalchemy import delete, exists, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from email_channels.db.base import utc_now
 from email_channels.errors import Conflict
 from email_channels.pagination import AnyRow, Cursor
 from email_channels.ses_setups.models import SesSetup, SetupState
@@ -113,7 +114,7 @@ async def begin_delete(
             SesSetup.workspace_id == workspace_id,
             SesSetup.state.in_(VISIBLE_STATES),
         )
-        .values(state=SetupState.DELETING.value)
+        .values(state=SetupState.DELETING.value, state_changed_at=utc_now())
         .returning(SesSetup.__table__)
         .execution_options(synchronize_session=False)
     )
@@ -148,3 +149,15 @@ async def store_check(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def stale(
+    connection: AsyncConnection, *, state: SetupState, since_before: datetime
+) -> list[SesSetup]:
+    """Setups in `state` since before `since_before`: left there by a crash or a lost undo."""
+    rows = await connection.execute(
+        select(SesSetup.__table__)
+        .where(SesSetup.state == state.value, SesSetup.state_changed_at < since_before)
+        .order_by(SesSetup.created_at)
+    )
+    return [SesSetup(**row._asdict()) for row in rows]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from email_channels.db.base import utc_now
@@ -25,6 +26,15 @@ from email_channels.single_flight import SingleFlight
 logger = logging.getLogger(__name__)
 
 LIST_KIND = "ses-setups"
+
+
+@dataclass
+class Reconciled:
+    """What one `reconcile` run did, by setup id."""
+
+    rolled_back: list[uuid.UUID] = field(default_factory=list)
+    deleted: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +134,7 @@ class SesSetupService:
             region=self._region,
             mail_from_domain=f"{self._mail_from_subdomain}.{domain}",
             state=SetupState.PROVISIONING.value,
+            state_changed_at=now,
             dkim_tokens=[],
             provisioning_steps=[],
             dns_verified=False,
@@ -145,6 +156,7 @@ class SesSetupService:
                 session,
                 setup.id,
                 state=SetupState.ACTIVE.value,
+                state_changed_at=utc_now(),
                 tenant_arn=setup.tenant_arn,
                 identity_arn=setup.identity_arn,
                 dkim_tokens=setup.dkim_tokens,
@@ -186,7 +198,7 @@ class SesSetupService:
             self._ses.associate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn),
         )
 
-    async def _undo_create(self, setup: SesSetup, progress: _Provisioning) -> None:
+    async def _undo_create(self, setup: SesSetup, progress: _Provisioning) -> bool:
         """Compensate the applied steps in reverse; the row goes only once SES is clean."""
         try:
             if "association" in progress.applied and setup.identity_arn:
@@ -202,9 +214,10 @@ class SesSetupService:
         except AppError:
             # The row stays `provisioning` with its steps, for `email-channels reconcile`.
             logger.exception("create of %s: compensation failed", setup.id)
-            return
+            return False
         async with self._db.transaction() as session:
             await repository.delete_setup(session, setup.id)
+        return True
 
     # --- read ---------------------------------------------------------------------------
 
@@ -260,6 +273,47 @@ class SesSetupService:
         setup.updated_at = now if changed else setup.updated_at
         return detail_json(setup, results)
 
+    # --- reconcile ------------------------------------------------------------------------
+
+    async def reconcile(self, *, older_than: timedelta) -> Reconciled:
+        """Roll back creates and finish deletes that stopped half-way (crash, lost undo).
+
+        Only setups untouched for `older_than` are taken, so that a create or delete still
+        running in another process is left alone. Every SES step is idempotent.
+        """
+        before = utc_now() - older_than
+        async with self._db.read() as connection:
+            creating = await repository.stale(
+                connection, state=SetupState.PROVISIONING, since_before=before
+            )
+            deleting = await repository.stale(
+                connection, state=SetupState.DELETING, since_before=before
+            )
+        report = Reconciled()
+        for setup in creating:
+            # Nothing was handed to a client yet: undo every step that may have happened.
+            progress = _Provisioning(applied=["tenant", "identity", "association"])
+            setup.identity_arn = setup.identity_arn or (
+                identity_arn(tenant_arn=setup.tenant_arn, domain=setup.domain_identity)
+                if setup.tenant_arn
+                else None
+            )
+            if await self._undo_create(setup, progress):
+                report.rolled_back.append(setup.id)
+            else:
+                report.failed.append(setup.id)
+        for setup in deleting:
+            try:
+                await self._tear_down(setup)
+            except AppError:
+                logger.exception("reconcile: teardown of %s failed", setup.id)
+                report.failed.append(setup.id)
+                continue
+            async with self._db.transaction() as session:
+                await repository.delete_setup(session, setup.id)
+            report.deleted.append(setup.id)
+        return report
+
     # --- delete -------------------------------------------------------------------------
 
     async def delete(self, *, workspace_id: str, setup_id: uuid.UUID) -> None:
@@ -278,7 +332,9 @@ class SesSetupService:
             await self._tear_down(setup)
         except AppError:
             async with self._db.transaction() as session:
-                await repository.update_setup(session, setup.id, state=SetupState.ACTIVE.value)
+                await repository.update_setup(
+                    session, setup.id, state=SetupState.ACTIVE.value, state_changed_at=utc_now()
+                )
             raise
         async with self._db.transaction() as session:
             await repository.delete_setup(session, setup.id)

@@ -1,0 +1,125 @@
+"""`reconcile` rolls back creates and finishes deletes that stopped half-way."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from email_channels.ses_setups import repository
+from email_channels.ses_setups.models import SesSetup
+from tests.support.fixtures_api import Api
+
+URL = "/v1/ws1/channels/ses-setup"
+EMPTY = {"tenants": [], "identities": [], "associations": []}
+
+
+@pytest.fixture
+def api_overrides() -> dict[str, Any]:
+    return {"upstream_timeout": 1.0}
+
+
+def _body() -> dict[str, str]:
+    name = uuid.uuid4().hex[:10]
+    return {"tenant_name": f"t-{name}", "domain_identity": f"d-{name}.example.test"}
+
+
+async def _states(api: Api) -> list[str]:
+    async with api.database.transaction() as session:
+        return list(await session.scalars(select(SesSetup.state)))
+
+
+async def _half_created(api: Api, sandbox: Any, body: dict[str, str]) -> None:
+    """A create whose association hung and whose undo then failed: SES keeps the pieces."""
+    sandbox.add_fault(operation="CreateTenantResourceAssociation", hang=True, times=10)
+    for operation in ("DeleteTenantResourceAssociation", "DeleteEmailIdentity", "DeleteTenant"):
+        sandbox.add_fault(operation=operation, http_status=503, times=100)
+    response = await api.client.post(URL, json=body, headers=await api.key())
+    assert response.status_code == 504
+    sandbox.clear_faults()
+    assert len(sandbox.state()["tenants"]) == 1
+    assert await _states(api) == ["provisioning"]
+
+
+async def test_reconcile_rolls_back_a_create_whose_undo_failed(api: Api, sandbox: Any) -> None:
+    body = _body()
+    await _half_created(api, sandbox, body)
+    # The names stay reserved while SES may hold the resources.
+    blocked = await api.client.post(URL, json=body, headers=await api.key())
+    assert blocked.status_code == 409
+
+    report = await api.app.state.ses_setups.reconcile(older_than=timedelta(0))
+
+    assert len(report.rolled_back) == 1
+    assert report.failed == []
+    assert sandbox.state() == EMPTY
+    assert await _states(api) == []
+    await api.create_setup(await api.key(), **body)
+
+
+async def test_reconcile_leaves_recent_work_alone(api: Api, sandbox: Any) -> None:
+    await _half_created(api, sandbox, _body())
+
+    report = await api.app.state.ses_setups.reconcile(older_than=timedelta(minutes=5))
+
+    assert report.rolled_back == report.deleted == report.failed == []
+    assert len(sandbox.state()["tenants"]) == 1
+
+
+async def test_reconcile_finishes_an_interrupted_delete(api: Api, sandbox: Any) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, **_body())
+    async with api.database.transaction() as session:  # a process died after this step
+        await repository.begin_delete(session, workspace_id="ws1", setup_id=uuid.UUID(setup["id"]))
+
+    report = await api.app.state.ses_setups.reconcile(older_than=timedelta(0))
+
+    assert report.deleted == [uuid.UUID(setup["id"])]
+    assert sandbox.state() == EMPTY
+    assert (await api.client.get(f"{URL}/{setup['id']}", headers=headers)).status_code == 404
+
+
+async def test_reconcile_reports_what_it_could_not_finish(api: Api, sandbox: Any) -> None:
+    await _half_created(api, sandbox, _body())
+    sandbox.add_fault(operation="DeleteTenant", http_status=503, times=100)
+
+    report = await api.app.state.ses_setups.reconcile(older_than=timedelta(0))
+
+    assert len(report.failed) == 1
+    assert await _states(api) == ["provisioning"]
+
+
+async def test_reconcile_command(api: Api, sandbox: Any, database_url: str, tmp_path: Path) -> None:
+    await _half_created(api, sandbox, _body())
+    env = {
+        **os.environ,
+        "EMAIL_CHANNELS_DATABASE_URL": database_url,
+        "EMAIL_CHANNELS_SES_MODE": "aws",
+        "EMAIL_CHANNELS_SES_ENDPOINT_URL": sandbox.endpoint_url,
+    }
+    command = Path(sys.executable).parent / "email-channels"
+    process = await asyncio.create_subprocess_exec(
+        str(command),
+        "reconcile",
+        "--older-than",
+        "0",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        out, err = await process.communicate()
+
+    assert process.returncode == 0, err.decode()
+    label, setup_id = out.decode().strip().split("\t")
+    assert label == "rolled back"
+    uuid.UUID(setup_id)
+    assert sandbox.state() == EMPTY
