@@ -42,7 +42,9 @@ def expected_records(
         for token in dkim_tokens
     ]
     records += [
-        ExpectedRecord(Purpose.MAIL_FROM_MX, "MX", mail_from, f"10 feedback-smtp.{region}.amazonses.com"),
+        ExpectedRecord(
+            Purpose.MAIL_FROM_MX, "MX", mail_from, f"10 feedback-smtp.{region}.amazonses.com"
+        ),
         ExpectedRecord(Purpose.SPF, "TXT", mail_from, f"v=spf1 {SPF_INCLUDE} ~all"),
         ExpectedRecord(Purpose.INBOUND_MX, "MX", domain, f"10 inbound-smtp.{region}.amazonaws.com"),
         ExpectedRecord(Purpose.DMARC, "TXT", f"_dmarc.{domain}", "v=DMARC1; p=none;"),
