@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from email_channels.ses_setups.records import ExpectedRecord, Purpose
+from tests.support.bind import ZoneMode
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
 
@@ -110,6 +111,39 @@ async def test_a_dns_outage_keeps_verified_and_the_time_of_the_last_real_check(
     assert all(
         "failed" in r["reason"] and "try again" in r["reason"] for r in during["dns_records"]
     )
+
+
+@pytest.mark.parametrize("mode", [ZoneMode.SERVFAIL, ZoneMode.REFUSED])
+async def test_a_failing_zone_gives_unknown_for_its_records_only(
+    api: Api, dns_zone: TestZone, mode: ZoneMode
+) -> None:
+    headers = await api.key()
+    setup = await _setup_in(api, dns_zone, headers)
+    dns_zone.publish(_expected(setup))
+    good = (await api.client.get(f"{URL}/{setup['id']}", headers=headers)).json()
+    assert good["dns_verified"] is True
+    dns_zone.break_zone(f"bounce.{dns_zone.domain}", mode)
+
+    started = time.monotonic()
+    response = await api.client.get(f"{URL}/{setup['id']}", headers=headers)
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert elapsed < LIFETIME + 0.5
+    detail = response.json()
+    statuses = {r["purpose"]: r["status"] for r in detail["dns_records"]}
+    assert statuses == {
+        "dkim": "verified",
+        "mail_from_mx": "unknown",
+        "spf": "unknown",
+        "inbound_mx": "verified",
+        "dmarc": "verified",
+    }
+    assert all(r["verified"] for r in detail["dns_records"])
+    assert detail["dns_verified"] is True
+    assert detail["dns_checked_at"] == good["dns_checked_at"]
+    failed = [r for r in detail["dns_records"] if r["status"] == "unknown"]
+    assert all(mode.name in r["reason"] for r in failed), [r["reason"] for r in failed]
 
 
 async def test_concurrent_reads_of_one_setup_share_one_set_of_lookups(
