@@ -15,6 +15,7 @@ from email_channels.config import SesMode, Settings
 from email_channels.db.engine import Database, create_engine
 from email_channels.errors import install_error_handlers
 from email_channels.http import Problem, json_response
+from email_channels.idempotency.service import Idempotency
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.dns.resolver import DnsPythonLookup
 from email_channels.integrations.ses import SesGateway
@@ -108,6 +109,7 @@ def create_app(
                 settings, database, stack, ses=ses, dns=dns
             )
             app.state.use_cases = UseCaseService(db=database)
+            app.state.idempotency = Idempotency(database)
             yield
 
     app = FastAPI(

@@ -134,14 +134,19 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return result
 
 
+def render_app_error(error: AppError) -> Response:
+    """The problem+json response of an AppError."""
+    return problem_response(
+        status=error.status,
+        title=error.title,
+        detail=error.detail,
+        errors=error.errors if error.status == 422 else None,
+    )
+
+
 async def _app_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return problem_response(
-        status=exc.status,
-        title=exc.title,
-        detail=exc.detail,
-        errors=exc.errors if exc.status == 422 else None,
-    )
+    return render_app_error(exc)
 
 
 async def _request_validation(_: Request, exc: Exception) -> Response:

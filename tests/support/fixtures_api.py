@@ -26,7 +26,7 @@ PG_ADMIN_DSN = os.environ.get(
     "EMAIL_CHANNELS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("use_cases", "ses_setups", "api_keys")  # children first
+TABLES = ("idempotency_keys", "use_cases", "ses_setups", "api_keys")  # children first
 
 # aiobotocore reads credentials from the standard chain in `aws` mode.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")

@@ -2,7 +2,8 @@
 
 from email_channels.auth.models import ApiKey
 from email_channels.db.base import Base
+from email_channels.idempotency.models import IdempotencyKey
 from email_channels.ses_setups.models import SesSetup
 from email_channels.use_cases.models import UseCase
 
-__all__ = ["ApiKey", "Base", "SesSetup", "UseCase"]
+__all__ = ["ApiKey", "Base", "IdempotencyKey", "SesSetup", "UseCase"]

@@ -12,6 +12,7 @@ from email_channels.auth.dependencies import Requires
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import Principal
 from email_channels.http import AUTHORISED, json_response, problems
+from email_channels.idempotency.dependencies import IdempotencyDep, IdempotencyKeyHeader
 from email_channels.pagination import ContinuationToken, Limit
 from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupDetail, SesSetupPage
 from email_channels.ses_setups.service import SesSetupService
@@ -39,11 +40,23 @@ async def create_ses_setup(
     principal: Annotated[Principal, Requires(Permission.CHANNEL_CREATE)],
     body: SesSetupCreate,
     service: Service,
+    idempotency: IdempotencyDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Create the SES tenant and domain identity; answer the DNS records to publish."""
-    detail = await service.create(workspace_id=principal.workspace_id, request=body)
-    location = f"/v1/{principal.workspace_id}/channels/ses-setup/{detail['id']}"
-    return json_response(detail, status=201, headers={"Location": location})
+
+    async def create() -> Response:
+        detail = await service.create(workspace_id=principal.workspace_id, request=body)
+        location = f"/v1/{principal.workspace_id}/channels/ses-setup/{detail['id']}"
+        return json_response(detail, status=201, headers={"Location": location})
+
+    return await idempotency.run(
+        api_key_id=principal.key_id,
+        endpoint="ses-setup.create",
+        key=idempotency_key,
+        body=body,
+        handler=create,
+    )
 
 
 @router.get(

@@ -12,6 +12,7 @@ from email_channels.auth.dependencies import Requires
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import Principal
 from email_channels.http import AUTHORISED, json_response, problems
+from email_channels.idempotency.dependencies import IdempotencyDep, IdempotencyKeyHeader
 from email_channels.pagination import ContinuationToken, Limit
 from email_channels.use_cases.schemas import UseCaseCreate, UseCaseOut, UseCasePage
 from email_channels.use_cases.service import UseCaseService
@@ -32,18 +33,30 @@ Service = Annotated[UseCaseService, Depends(_service)]
     "",
     status_code=201,
     response_model=UseCaseOut,
-    responses=problems(*AUTHORISED),
+    responses=problems(*AUTHORISED, 409),
     summary="Create a use case",
 )
 async def create_use_case(
     principal: Annotated[Principal, Requires(Permission.USE_CASE_CREATE)],
     body: UseCaseCreate,
     service: Service,
+    idempotency: IdempotencyDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Reference an SES setup of the workspace; the setup can't be deleted meanwhile."""
-    use_case = await service.create(workspace_id=principal.workspace_id, request=body)
-    location = f"/v1/{principal.workspace_id}/use-cases/{use_case['id']}"
-    return json_response(use_case, status=201, headers={"Location": location})
+
+    async def create() -> Response:
+        use_case = await service.create(workspace_id=principal.workspace_id, request=body)
+        location = f"/v1/{principal.workspace_id}/use-cases/{use_case['id']}"
+        return json_response(use_case, status=201, headers={"Location": location})
+
+    return await idempotency.run(
+        api_key_id=principal.key_id,
+        endpoint="use-cases.create",
+        key=idempotency_key,
+        body=body,
+        handler=create,
+    )
 
 
 @router.get(

@@ -1,0 +1,135 @@
+"""Idempotent POSTs: the first request with a key runs, a retry gets its stored answer."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import Response
+
+from email_channels.db.base import utc_now
+from email_channels.db.engine import Database
+from email_channels.errors import AppError, Conflict, FieldError, InvalidInput, render_app_error
+from email_channels.idempotency import repository
+from email_channels.idempotency.models import IdempotencyKey
+from email_channels.idempotency.repository import KeyScope
+
+KEPT_FOR = timedelta(hours=24)
+# A key still "running" after this long belongs to a process that died: take it over.
+ABANDONED_AFTER = timedelta(minutes=10)
+REPLAYED_HEADER = "Idempotent-Replayed"
+_STORED_HEADERS = ("location", "content-type")
+
+
+def fingerprint(body: BaseModel) -> str:
+    """SHA-256 of the request as understood (field order and spelling of JSON aside)."""
+    canonical = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class Idempotency:
+    """Runs a POST at most once per (API key, endpoint, Idempotency-Key) for 24 hours."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def run(
+        self,
+        *,
+        api_key_id: uuid.UUID,
+        endpoint: str,
+        key: str | None,
+        body: BaseModel,
+        handler: Callable[[], Awaitable[Response]],
+    ) -> Response:
+        """The handler's answer, or the stored answer of the first request with `key`."""
+        if key is None:
+            return await handler()
+        scope = KeyScope(api_key_id=api_key_id, endpoint=endpoint, key=key)
+        request_fingerprint = fingerprint(body)
+        stored = await self._claim(scope, request_fingerprint)
+        if stored is not None:
+            return stored
+        try:
+            response = await handler()
+        except AppError as error:
+            if error.status >= 500:
+                await self._release(scope)
+                raise
+            response = render_app_error(error)
+        except BaseException:
+            await self._release(scope)
+            raise
+        if response.status_code >= 500:
+            await self._release(scope)
+            return response
+        headers = {
+            name: value for name, value in response.headers.items() if name in _STORED_HEADERS
+        }
+        async with self._db.transaction() as session:
+            await repository.complete(
+                session,
+                scope,
+                status=response.status_code,
+                headers=headers,
+                body=bytes(response.body),
+            )
+        return response
+
+    async def _claim(self, scope: KeyScope, request_fingerprint: str) -> Response | None:
+        """Take the key (None), or answer for the request that holds it."""
+        for _ in range(3):
+            now = utc_now()
+            record = IdempotencyKey(
+                api_key_id=scope.api_key_id,
+                endpoint=scope.endpoint,
+                key=scope.key,
+                fingerprint=request_fingerprint,
+                created_at=now,
+            )
+            try:
+                async with self._db.transaction() as session:
+                    await repository.insert_running(
+                        session,
+                        record,
+                        expired_before=now - KEPT_FOR,
+                        abandoned_before=now - ABANDONED_AFTER,
+                    )
+                return None
+            except IntegrityError:
+                pass
+            async with self._db.transaction() as session:
+                held = await repository.find(session, scope)
+            if held is not None:
+                return self._answer_for(held, request_fingerprint)
+            # The holder finished with a 5xx and released the key just now: claim it again.
+        raise Conflict("A request with this Idempotency-Key is still running; retry later.")
+
+    @staticmethod
+    def _answer_for(held: IdempotencyKey, request_fingerprint: str) -> Response:
+        if held.fingerprint != request_fingerprint:
+            raise InvalidInput(
+                "This Idempotency-Key was used with another request body.",
+                errors=[
+                    FieldError(
+                        field="Idempotency-Key",
+                        message="Already used with a different body: use a new key.",
+                    )
+                ],
+            )
+        if held.response_status is None or held.response_body is None:
+            raise Conflict("A request with this Idempotency-Key is still running; retry later.")
+        return Response(
+            held.response_body,
+            status_code=held.response_status,
+            headers={**(held.response_headers or {}), REPLAYED_HEADER: "true"},
+        )
+
+    async def _release(self, scope: KeyScope) -> None:
+        async with self._db.transaction() as session:
+            await repository.release(session, scope)
