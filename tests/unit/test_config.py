@@ -1,0 +1,54 @@
+"""Settings from the environment, as DESIGN.md section 2 names them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from email_channels.config import SesMode, Settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("EMAIL_CHANNELS_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "sqlite+aiosqlite:///./email-channels.db"
+    assert settings.ses_mode is SesMode.SANDBOX
+    assert settings.ses_endpoint_url is None
+    assert settings.sandbox_port == 4566
+    assert settings.aws_region == "us-east-1"
+    assert settings.mail_from_subdomain == "bounce"
+    assert settings.dns_nameservers == []
+    assert (settings.dns_timeout, settings.dns_lifetime) == (2.0, 4.0)
+    assert settings.upstream_timeout == 10.0
+
+
+def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_SES_MODE", "aws")
+    monkeypatch.setenv("EMAIL_CHANNELS_DNS_NAMESERVERS", "127.0.0.1:5353, 192.0.2.1,[::1]:53")
+    monkeypatch.setenv("EMAIL_CHANNELS_UPSTREAM_TIMEOUT", "2.5")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.ses_mode is SesMode.AWS
+    assert settings.dns_nameservers == [("127.0.0.1", 5353), ("192.0.2.1", 53), ("::1", 53)]
+    assert settings.upstream_timeout == 2.5
+
+
+@pytest.mark.parametrize("value", ["host:port", "host:0", "host:70000", ":53"])
+def test_bad_nameservers_are_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_DNS_NAMESERVERS", value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("EMAIL_CHANNELS_AWS_REGION=eu-west-1\n")
+    monkeypatch.chdir(tmp_path)
+    assert Settings().aws_region == "eu-west-1"
