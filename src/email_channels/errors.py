@@ -130,6 +130,8 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
         message = str(error.get("msg", "invalid value"))
         if error.get("type") == "extra_forbidden":
             message = "Unknown field"
+        elif error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+            message = str(error["ctx"]["error"])  # our own message, without pydantic's prefix
         result.append(FieldError(field=_field_name(error.get("loc", ())), message=message))
     return result
 
