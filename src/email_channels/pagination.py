@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeAlias
@@ -14,7 +14,9 @@ from typing import Annotated, Any, TypeAlias
 import orjson
 from fastapi import Query
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from email_channels.db.engine import Database
 from email_channels.errors import FieldError, InvalidInput
 
 # A result row of any width (SQLAlchemy types rows by their columns).
@@ -87,3 +89,19 @@ def page_json(
             Cursor(created_at=last.created_at, id=last.id), kind=kind, workspace_id=workspace_id
         )
     return {"items": [row._asdict() for row in rows[:limit]], "continuation_token": token}
+
+
+async def read_page(
+    db: Database,
+    *,
+    kind: str,
+    workspace_id: str,
+    limit: int,
+    continuation_token: str | None,
+    query: Callable[[AsyncConnection, Cursor | None], Awaitable[Sequence[AnyRow]]],
+) -> dict[str, Any]:
+    """Decode the token, run the keyset `query` for `limit + 1` rows, answer the page."""
+    after = decode_token(continuation_token, kind=kind, workspace_id=workspace_id)
+    async with db.read() as connection:
+        rows = await query(connection, after)
+    return page_json(rows, limit=limit, kind=kind, workspace_id=workspace_id)

@@ -106,8 +106,7 @@ async def verify_ses_setup(
     service: Service,
 ) -> Response:
     """The same live check as GET, as an explicit action."""
-    detail = await service.get_checked(workspace_id=principal.workspace_id, setup_id=setup_id)
-    return json_response(detail)
+    return await get_ses_setup(principal, setup_id, service)
 
 
 @router.delete(

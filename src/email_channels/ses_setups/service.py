@@ -14,7 +14,7 @@ from email_channels.db.engine import Database
 from email_channels.errors import AppError, Conflict, InvalidInput, NotFound, UpstreamUnreachable
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesGateway, identity_arn
-from email_channels.pagination import decode_token, page_json
+from email_channels.pagination import read_page
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
 from email_channels.ses_setups.models import SesSetup, SetupState
@@ -225,12 +225,16 @@ class SesSetupService:
         self, *, workspace_id: str, limit: int, continuation_token: str | None
     ) -> dict[str, Any]:
         """One page of list items, newest first."""
-        after = decode_token(continuation_token, kind=LIST_KIND, workspace_id=workspace_id)
-        async with self._db.read() as connection:
-            rows = await repository.list_page(
+        return await read_page(
+            self._db,
+            kind=LIST_KIND,
+            workspace_id=workspace_id,
+            limit=limit,
+            continuation_token=continuation_token,
+            query=lambda connection, after: repository.list_page(
                 connection, workspace_id=workspace_id, after=after, limit=limit
-            )
-        return page_json(rows, limit=limit, kind=LIST_KIND, workspace_id=workspace_id)
+            ),
+        )
 
     async def get_checked(self, *, workspace_id: str, setup_id: uuid.UUID) -> dict[str, Any]:
         """The detail after a live DNS check; concurrent checks of one setup share it."""

@@ -8,7 +8,7 @@ from typing import Any
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.errors import FieldError, InvalidInput, NotFound
-from email_channels.pagination import decode_token, page_json
+from email_channels.pagination import read_page
 from email_channels.use_cases import repository
 from email_channels.use_cases.schemas import UseCaseCreate
 
@@ -60,12 +60,16 @@ class UseCaseService:
     async def list_page(
         self, *, workspace_id: str, limit: int, continuation_token: str | None
     ) -> dict[str, Any]:
-        after = decode_token(continuation_token, kind=LIST_KIND, workspace_id=workspace_id)
-        async with self._db.read() as connection:
-            rows = await repository.list_page(
+        return await read_page(
+            self._db,
+            kind=LIST_KIND,
+            workspace_id=workspace_id,
+            limit=limit,
+            continuation_token=continuation_token,
+            query=lambda connection, after: repository.list_page(
                 connection, workspace_id=workspace_id, after=after, limit=limit
-            )
-        return page_json(rows, limit=limit, kind=LIST_KIND, workspace_id=workspace_id)
+            ),
+        )
 
     async def delete(self, *, workspace_id: str, use_case_id: uuid.UUID) -> None:
         async with self._db.transaction() as session:
