@@ -28,6 +28,8 @@ sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in SES v2 emulat
 app.add_typer(keys_app, name="keys")
 app.add_typer(sandbox_app, name="sandbox")
 
+NAME_MAX_LENGTH = 128  # the api_keys.name column
+
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
 
@@ -76,6 +78,11 @@ def keys_create(
     """Create an API key; print it (only here, only once)."""
     if not re.fullmatch(WORKSPACE_ID_PATTERN, workspace):
         raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--workspace")
+    if len(name) > NAME_MAX_LENGTH or not name.isprintable():
+        raise typer.BadParameter(
+            f"at most {NAME_MAX_LENGTH} printable characters (no tabs or line breaks)",
+            param_hint="--name",
+        )
     _, secret = _with_database(
         lambda database: keys.create_key(
             database, workspace_id=workspace, permissions=permission, name=name
