@@ -13,13 +13,13 @@ from starlette.responses import Response
 from email_channels import __version__
 from email_channels.config import SesMode, Settings
 from email_channels.db.engine import Database, create_engine
-from email_channels.errors import install_error_handlers
 from email_channels.http import Problem, json_response
 from email_channels.idempotency.service import Idempotency
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.dns.resolver import DnsPythonLookup
 from email_channels.integrations.ses import SesGateway
 from email_channels.integrations.ses.client import AioBotocoreSes
+from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.use_cases.endpoints import router as use_cases_router

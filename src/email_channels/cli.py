@@ -8,21 +8,26 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from email_channels.auth import service as keys
-from email_channels.auth.dependencies import WORKSPACE_ID_PATTERN
 from email_channels.auth.permissions import Permission
+from email_channels.auth.scope import WORKSPACE_ID_PATTERN
 from email_channels.config import Settings
-from email_channels.db.engine import Database, create_engine
-from email_channels.db.migrate import migrate as run_migrations
-from email_channels.ses_setups.service import Reconciled
+
+if TYPE_CHECKING:
+    from email_channels.db.engine import Database
+    from email_channels.ses_setups.service import Reconciled
+
+# The web stack and Alembic are imported by the commands that use them: `--help` and the
+# key commands stay quick.
 
 T = TypeVar("T")
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
 keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in SES v2 emulator.")
 app.add_typer(keys_app, name="keys")
@@ -33,22 +38,34 @@ NAME_MAX_LENGTH = 128  # the api_keys.name column
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
 
-def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `work` on a database of the current settings, then close it."""
+def _with_database(work: Callable[[Database], Awaitable[T]], *, migrated: bool = True) -> T:
+    """Run `work` on the database of the current settings (migrated first), then close it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from email_channels.db.engine import Database, create_engine
+    from email_channels.db.migrate import migrate
 
     async def run() -> T:
         settings = Settings()
         database = Database(create_engine(settings.database_url))
         try:
+            if migrated:
+                await migrate(database.engine)
             return await work(database)
         finally:
             await database.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (SQLAlchemyError, OSError) as error:
+        typer.echo(f"database error: {error}", err=True)
+        raise typer.Exit(1) from error
 
 
 def _migrate() -> None:
-    _with_database(lambda database: run_migrations(database.engine))
+    from email_channels.db.migrate import migrate
+
+    _with_database(lambda database: migrate(database.engine), migrated=False)
 
 
 @app.command()
@@ -78,6 +95,8 @@ def keys_create(
     """Create an API key; print it (only here, only once)."""
     if not re.fullmatch(WORKSPACE_ID_PATTERN, workspace):
         raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--workspace")
+    from email_channels.auth import service as keys
+
     if len(name) > NAME_MAX_LENGTH or not name.isprintable():
         raise typer.BadParameter(
             f"at most {NAME_MAX_LENGTH} printable characters (no tabs or line breaks)",
@@ -94,6 +113,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(workspace: Annotated[str, typer.Option(help="The workspace.")]) -> None:
     """List a workspace's keys: id, name, permissions, active or revoked."""
+    from email_channels.auth import service as keys
+
     for key in _with_database(lambda database: keys.list_keys(database, workspace_id=workspace)):
         state = "revoked" if key.revoked_at else "active"
         typer.echo(f"{key.id}\t{key.name}\t{key.permissions}\t{state}")
@@ -102,6 +123,8 @@ def keys_list(workspace: Annotated[str, typer.Option(help="The workspace.")]) ->
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id from `keys list`.")]) -> None:
     """Revoke a key: it stops working at once."""
+    from email_channels.auth import service as keys
+
     try:
         parsed = uuid.UUID(key_id)
     except ValueError:

@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from email_channels.errors import PROBLEM_JSON
+from email_channels.problems import PROBLEM_JSON
 
 
 def _fallback(value: Any) -> Any:

@@ -9,10 +9,9 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from email_channels.auth.permissions import Permission
+from email_channels.auth.scope import WORKSPACE_ID_PATTERN
 from email_channels.auth.service import Principal, authorise
 from email_channels.db.engine import Database
-
-WORKSPACE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 WorkspaceId = Annotated[
     str,

@@ -14,10 +14,11 @@ from starlette.responses import Response
 
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
-from email_channels.errors import AppError, Conflict, FieldError, InvalidInput, render_app_error
+from email_channels.errors import AppError, Conflict, FieldError, InvalidInput
 from email_channels.idempotency import repository
 from email_channels.idempotency.models import IdempotencyKey
 from email_channels.idempotency.repository import KeyScope
+from email_channels.problems import render_app_error
 
 KEPT_FOR = timedelta(hours=24)
 # A key still "running" after this long belongs to a process that died: take it over.

@@ -1,0 +1,167 @@
+"""The one renderer of errors: RFC 9457 problem+json, FastAPI's own errors included."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
+
+from email_channels.errors import AppError, FieldError, InvalidInput, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_type(status: int) -> str:
+    """The problem type URI of a status: a stable identifier, as RFC 9457 allows."""
+    return "urn:email-channels:problem:" + HTTPStatus(status).phrase.lower().replace(" ", "-")
+
+
+def problem_response(
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render one problem+json response."""
+    body: dict[str, Any] = {
+        "type": problem_type(status),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", "Bearer")
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers
+    )
+
+
+def _field_name(location: Sequence[int | str]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        if len(parts) == 1:
+            return parts[0]
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    """Turn pydantic's errors into the contract's `{"field", "message"}` list."""
+    result: list[FieldError] = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value"))
+        if error.get("type") == "extra_forbidden":
+            message = "Unknown field"
+        elif error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+            message = str(error["ctx"]["error"])  # our own message, without pydantic's prefix
+        result.append(FieldError(field=_field_name(error.get("loc", ())), message=message))
+    return result
+
+
+def render_app_error(error: AppError) -> Response:
+    """The problem+json response of an AppError."""
+    return problem_response(
+        status=error.status,
+        title=error.title,
+        detail=error.detail,
+        errors=error.errors if error.status == 422 else None,
+    )
+
+
+async def _app_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return render_app_error(exc)
+
+
+async def _request_validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(
+        status=422,
+        title=InvalidInput.title,
+        detail="The request is not valid; see errors.",
+        errors=validation_errors(exc),
+    )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    allowed = {
+        method
+        for method in _METHODS
+        for route in request.app.router.routes
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+    }
+    return ", ".join(sorted(allowed))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 400:
+        # FastAPI's answer to a body it cannot decode: invalid input like any other.
+        return problem_response(
+            status=422,
+            title=InvalidInput.title,
+            detail="The request body is not valid JSON.",
+            errors=[FieldError(field="body", message="Send a JSON object encoded in UTF-8.")],
+        )
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    return problem_response(
+        status=status,
+        title=phrase,
+        detail=detail,
+        errors=[] if status == 422 else None,
+        headers=headers,
+    )
+
+
+async def _database_error(_: Request, exc: Exception) -> Response:
+    logger.error("database unavailable: %r", exc)
+    return problem_response(
+        status=503,
+        title=ServiceUnavailable.title,
+        detail="The database is unavailable; retry later.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        status=500, title="Internal server error", detail="An unexpected error occurred."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error, FastAPI's own included, as problem+json."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(InterfaceError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
+    app.add_exception_handler(Exception, _unexpected)
