@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.support.fixtures_api import Api
 
@@ -137,3 +139,27 @@ async def test_limit_out_of_range_is_422(api: Api, limit: str) -> None:
     response = await api.client.get(URL, params={"limit": limit}, headers=await api.key())
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "limit"
+
+
+async def test_a_list_costs_two_statements_the_key_and_the_page(api: Api) -> None:
+    headers = await api.key()
+    await _create_setups(api, headers, 3)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = api.app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await api.client.get(URL, params={"limit": 2}, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert response.status_code == 200
+    assert len(statements) == 2, statements
+    assert "api_keys" in statements[0]
+    if engine.dialect.name == "postgresql":  # SQLite's LIMIT always carries an OFFSET 0
+        assert "OFFSET" not in statements[1].upper()
+    assert "COUNT(" not in statements[1].upper()
+    assert "dns_results" not in statements[1]  # only the columns a list item shows
