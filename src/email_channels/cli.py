@@ -18,7 +18,7 @@ from email_channels.config import Settings
 
 if TYPE_CHECKING:
     from email_channels.db.engine import Database
-    from email_channels.ses_setups.service import Reconciled
+    from email_channels.ses_setups.lifecycle import Reconciled
 
 # The web stack and Alembic are imported by the commands that use them: `--help` and the
 # key commands stay quick.
@@ -146,8 +146,10 @@ def reconcile(
         ),
     ] = None,
 ) -> None:
-    """Roll back creates and finish deletes that a crash or an SES outage interrupted."""
+    """Roll back creates and finish deletes that a crash or an SES outage interrupted; drop
+    expired idempotency keys."""
     from email_channels.app import build_ses_setup_service
+    from email_channels.idempotency.service import Idempotency
 
     settings = Settings()
     seconds = older_than if older_than is not None else max(300.0, 6 * settings.upstream_timeout)
@@ -157,7 +159,10 @@ def reconcile(
             service = await build_ses_setup_service(
                 settings, database, stack, join_running_sandbox=True
             )
-            return await service.reconcile(older_than=timedelta(seconds=seconds))
+            report = await service.lifecycle.reconcile(older_than=timedelta(seconds=seconds))
+        purged = await Idempotency(database).purge_expired()
+        typer.echo(f"removed {purged} expired idempotency keys", err=True)
+        return report
 
     report = _with_database(run)
     for label, ids in (

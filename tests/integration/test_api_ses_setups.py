@@ -236,3 +236,18 @@ async def test_names_are_free_again_after_delete(api: Api) -> None:
     assert (await api.client.delete(f"{URL}/{first['id']}", headers=headers)).status_code == 204
     second = await api.create_setup(headers, **body)
     assert second["id"] != first["id"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [(b"", 200), (b"{}", 200), (b'{"surprise": 1}', 422), (b"{", 422), (b"[]", 422)],
+)
+async def test_verify_takes_no_body_or_an_empty_object(api: Api, raw: bytes, status: int) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, **_body())
+    response = await api.client.post(
+        f"{URL}/{setup['id']}/verify",
+        content=raw,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == status, response.text

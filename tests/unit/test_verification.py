@@ -264,3 +264,15 @@ def test_json_round_trip(result: RecordResult) -> None:
 def test_from_json_refuses_bad_shapes(stored: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"RecordResult|not a valid"):
         RecordResult.from_json(stored)
+
+
+def test_a_name_too_long_for_dns_is_missing_with_a_reason_not_unknown() -> None:
+    domain = ("a" * 62 + ".") * 3 + "b" * 20 + ".example.com"
+    record = ExpectedRecord(Purpose.DKIM, "CNAME", f"{'t' * 32}._domainkey.{domain}", "t.z")
+    assert len(domain) == 221  # a valid domain; the DKIM name, 265 characters, is not
+    failure = Observation(record.address, "CNAME", Outcome.FAILURE, detail="not a valid DNS name")
+    result = evaluate(record, {(record.address, "CNAME"): failure}, domain=domain)
+    assert result.status is RecordStatus.MISSING
+    assert result.verified is False
+    assert result.reason is not None
+    assert "shorter domain" in result.reason

@@ -75,3 +75,11 @@ async def complete(
 async def release(session: AsyncSession, scope: KeyScope) -> None:
     """Free the key, so that a retry really runs."""
     await session.execute(delete(IdempotencyKey).where(_this(scope)))
+
+
+async def delete_expired(session: AsyncSession, *, created_before: datetime) -> int:
+    """Drop every key older than `created_before`; how many went."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < created_before)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

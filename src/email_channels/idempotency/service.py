@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import orjson
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
@@ -27,9 +26,12 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _STORED_HEADERS = ("location", "content-type")
 
 
-def fingerprint(body: BaseModel) -> str:
-    """SHA-256 of the request as understood (field order and spelling of JSON aside)."""
-    canonical = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+def fingerprint(body: bytes) -> str:
+    """SHA-256 of the JSON body as sent, its field order and white space aside."""
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:  # not reached after validation; hash the bytes as they are
+        canonical = body
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -45,7 +47,7 @@ class Idempotency:
         api_key_id: uuid.UUID,
         endpoint: str,
         key: str | None,
-        body: BaseModel,
+        body: bytes,
         handler: Callable[[], Awaitable[Response]],
     ) -> Response:
         """The handler's answer, or the stored answer of the first request with `key`."""
@@ -130,6 +132,11 @@ class Idempotency:
             status_code=held.response_status,
             headers={**(held.response_headers or {}), REPLAYED_HEADER: "true"},
         )
+
+    async def purge_expired(self) -> int:
+        """Drop the keys past their 24 hours (expired keys are never replayed anyway)."""
+        async with self._db.transaction() as session:
+            return await repository.delete_expired(session, created_before=utc_now() - KEPT_FOR)
 
     async def _release(self, scope: KeyScope) -> None:
         async with self._db.transaction() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from email_channels.auth.dependencies import Requires
@@ -14,7 +14,12 @@ from email_channels.auth.service import Principal
 from email_channels.http import AUTHORISED, json_response, problems
 from email_channels.idempotency.dependencies import IdempotencyDep, IdempotencyKeyHeader
 from email_channels.pagination import ContinuationToken, Limit
-from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupDetail, SesSetupPage
+from email_channels.ses_setups.schemas import (
+    SesSetupCreate,
+    SesSetupDetail,
+    SesSetupPage,
+    SesSetupVerify,
+)
 from email_channels.ses_setups.service import SesSetupService
 
 router = APIRouter(prefix="/v1/{workspace_id}/channels/ses-setup", tags=["SES setups"])
@@ -41,6 +46,7 @@ async def create_ses_setup(
     body: SesSetupCreate,
     service: Service,
     idempotency: IdempotencyDep,
+    request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Create the SES tenant and domain identity; answer the DNS records to publish."""
@@ -54,7 +60,7 @@ async def create_ses_setup(
         api_key_id=principal.key_id,
         endpoint="ses-setup.create",
         key=idempotency_key,
-        body=body,
+        body=await request.body(),
         handler=create,
     )
 
@@ -104,9 +110,11 @@ async def verify_ses_setup(
     principal: Annotated[Principal, Requires(Permission.CHANNEL_VIEW)],
     setup_id: uuid.UUID,
     service: Service,
+    body: Annotated[SesSetupVerify | None, Body()] = None,
 ) -> Response:
     """The same live check as GET, as an explicit action."""
-    return await get_ses_setup(principal, setup_id, service)
+    detail = await service.get_checked(workspace_id=principal.workspace_id, setup_id=setup_id)
+    return json_response(detail)
 
 
 @router.delete(

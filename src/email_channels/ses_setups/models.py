@@ -31,7 +31,8 @@ class SesSetup(Base):
     tenant_name: Mapped[str] = mapped_column(String(64), unique=True)
     domain_identity: Mapped[str] = mapped_column(String(253), unique=True)
     region: Mapped[str] = mapped_column(String(32))
-    mail_from_domain: Mapped[str] = mapped_column(String(253))
+    # label + "." + domain: longer than a domain can be (the DNS check says if it is too long).
+    mail_from_domain: Mapped[str] = mapped_column(String(320))
     state: Mapped[str] = mapped_column(String(16))
     # When `state` last changed: `reconcile` takes only transient states that are old.
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -42,6 +42,12 @@ class SesSetupCreate(BaseModel):
         return normalise_domain(value)
 
 
+class SesSetupVerify(BaseModel):
+    """The optional body of a verify: nothing to set, and unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class DnsRecord(BaseModel):
     address: str = Field(description="Fully qualified host name, no trailing dot.")
     record: str = Field(description='The value to publish; MX as "10 host".')

@@ -56,6 +56,9 @@ NOT_CHECKED = RecordResult(
 )
 
 
+MAX_NAME_LENGTH = 253  # characters of a DNS name in presentation form, without the final dot
+
+
 def primary_query(expected: ExpectedRecord) -> Query:
     """The one lookup that decides a record's status."""
     return (_name(expected.address), expected.type.upper())
@@ -87,6 +90,9 @@ def evaluate(
     previous: RecordResult | None = None,
 ) -> RecordResult:
     """The result for one record from the lookups of one check."""
+    if len(_name(expected.address)) > MAX_NAME_LENGTH:
+        # No DNS provider can publish it; saying "lookup failed" forever would hide that.
+        return RecordResult(False, RecordStatus.MISSING, (), _name_too_long(expected))
     key = primary_query(expected)
     primary = observations.get(key) or Observation(*key, Outcome.FAILURE, detail="not looked up")
     if primary.outcome is Outcome.FAILURE:
@@ -262,6 +268,13 @@ def _cname_replaced_by_addresses(expected: ExpectedRecord, addresses: tuple[str,
         f"{expected.address} answers with A/AAAA records ({_shown(addresses)}) instead of a "
         f"CNAME, as a proxied or flattened record does: turn off the proxy (DNS only) so the "
         f"CNAME to {_name(expected.record)} is published as it is."
+    )
+
+
+def _name_too_long(expected: ExpectedRecord) -> str:
+    return (
+        f"{expected.address} is {len(_name(expected.address))} characters long, more than the "
+        f"{MAX_NAME_LENGTH} DNS allows, so it cannot be published: use a shorter domain."
     )
 
 

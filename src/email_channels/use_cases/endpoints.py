@@ -41,6 +41,7 @@ async def create_use_case(
     body: UseCaseCreate,
     service: Service,
     idempotency: IdempotencyDep,
+    request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Reference an SES setup of the workspace; the setup can't be deleted meanwhile."""
@@ -54,7 +55,7 @@ async def create_use_case(
         api_key_id=principal.key_id,
         endpoint="use-cases.create",
         key=idempotency_key,
-        body=body,
+        body=await request.body(),
         handler=create,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from botocore.exceptions import (
 
 from email_channels.errors import (
     Conflict,
+    FieldError,
     InvalidInput,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -41,12 +43,31 @@ THROTTLING_CODES = frozenset(
 )
 
 
-def _retryable(error: Exception) -> bool:
-    """Worth another attempt: throttling, a 5xx, or a connection that failed."""
+# Which request field an SES BadRequest is about, per operation: the 422 names it.
+_FIELD_OF = {
+    "CreateTenant": "tenant_name",
+    "CreateEmailIdentity": "domain_identity",
+    "PutEmailIdentityMailFromAttributes": "domain_identity",
+}
+
+
+def _code_and_status(error: ClientError) -> tuple[str, int]:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code, status
+
+
+def _retryable(error: Exception, *, missing_ok: bool) -> bool:
+    """Worth another attempt: throttling, a 5xx, a failed connection, and (where a missing
+    resource is not the expected answer) NotFound, which SES gives while a resource it has
+    just created is not visible everywhere yet."""
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return status >= 500 or code in THROTTLING_CODES
+        code, status = _code_and_status(error)
+        return (
+            status >= 500
+            or code in THROTTLING_CODES
+            or (code == "NotFoundException" and not missing_ok)
+        )
     return isinstance(error, (EndpointConnectionError, ReadTimeoutError, ConnectTimeoutError))
 
 
@@ -54,22 +75,31 @@ class SesNotFound(Exception):
     """The SES resource does not exist (internal: deletes treat it as done)."""
 
 
-def _translate(operation: str, error: Exception) -> Exception:
+class _AppliedEarlier(Exception):
+    """AlreadyExists on a retry: the earlier attempt was applied, only its answer was lost."""
+
+
+def _translate(operation: str, error: Exception, *, missing_ok: bool) -> Exception:
     """Map a botocore failure of the last attempt to the error the client should see."""
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
         return UpstreamTimeout(f"Amazon SES did not answer {operation} in time.")
     if isinstance(error, EndpointConnectionError):
         return UpstreamUnreachable(f"Amazon SES could not be reached for {operation}.")
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        code, status = _code_and_status(error)
         message = str(error.response.get("Error", {}).get("Message", "")) or code
         if code == "NotFoundException":
-            return SesNotFound(message)
+            if missing_ok:
+                return SesNotFound(message)
+            return UpstreamUnavailable(f"Amazon SES failed {operation}: {message}")
         if code == "AlreadyExistsException":
             return Conflict(f"Amazon SES already has this resource: {message}")
         if code == "BadRequestException":
-            return InvalidInput(f"Amazon SES rejected {operation}: {message}")
+            field = _FIELD_OF.get(operation, "body")
+            return InvalidInput(
+                f"Amazon SES rejected {operation}: {message}",
+                errors=[FieldError(field=field, message=f"Amazon SES rejected it: {message}")],
+            )
         if status >= 500 or code in THROTTLING_CODES:
             return UpstreamUnavailable(f"Amazon SES failed {operation}: {code or status}.")
         return UpstreamUnavailable(f"Amazon SES refused {operation}: {code} ({status}).")
@@ -118,11 +148,14 @@ class AioBotocoreSes:
     async def close(self) -> None:
         await self._stack.aclose()
 
-    async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self, operation: str, call: Callable[[], Awaitable[T]], *, missing_ok: bool = False
+    ) -> T:
         """Run one SES operation with retries, all under one deadline.
 
         The answer follows the last attempt: a 5xx or throttling answer is a 502 even when the
         deadline then leaves no time for another try; no answer before the deadline is a 504.
+        `missing_ok`: NotFound is an answer (raised as SesNotFound), not a failure.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
@@ -134,10 +167,16 @@ class AioBotocoreSes:
                 logger.warning("SES %s: no answer before the deadline", operation)
                 raise UpstreamTimeout(f"Amazon SES did not answer {operation} in time.") from error
             except (BotoCoreError, ClientError) as error:
-                translated = _translate(operation, error)
+                already = (
+                    isinstance(error, ClientError)
+                    and _code_and_status(error)[0] == "AlreadyExistsException"
+                )
+                if already and attempt > 1:
+                    raise _AppliedEarlier(operation) from error
+                translated = _translate(operation, error, missing_ok=missing_ok)
                 backoff = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
                 if (
-                    not _retryable(error)
+                    not _retryable(error, missing_ok=missing_ok)
                     or attempt == MAX_ATTEMPTS
                     or loop.time() + backoff >= deadline
                 ):
@@ -148,19 +187,30 @@ class AioBotocoreSes:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     async def create_tenant(self, tenant_name: str) -> Tenant:
-        response = await self._call(
-            "CreateTenant", lambda: self._client.create_tenant(TenantName=tenant_name)
-        )
+        try:
+            response = await self._call(
+                "CreateTenant", lambda: self._client.create_tenant(TenantName=tenant_name)
+            )
+        except _AppliedEarlier:
+            found = await self._call(
+                "GetTenant", lambda: self._client.get_tenant(TenantName=tenant_name)
+            )
+            response = found["Tenant"]
         return Tenant(name=response["TenantName"], arn=response["TenantArn"])
 
     async def create_domain_identity(self, domain: str) -> DomainIdentity:
-        response = await self._call(
-            "CreateEmailIdentity",
-            lambda: self._client.create_email_identity(
-                EmailIdentity=domain,
-                DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
-            ),
-        )
+        try:
+            response = await self._call(
+                "CreateEmailIdentity",
+                lambda: self._client.create_email_identity(
+                    EmailIdentity=domain,
+                    DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
+                ),
+            )
+        except _AppliedEarlier:
+            response = await self._call(
+                "GetEmailIdentity", lambda: self._client.get_email_identity(EmailIdentity=domain)
+            )
         dkim = response.get("DkimAttributes", {})
         tokens = tuple(dkim.get("Tokens", ()))
         zone = dkim.get("SigningHostedZone")
@@ -179,12 +229,13 @@ class AioBotocoreSes:
         )
 
     async def associate(self, *, tenant_name: str, resource_arn: str) -> None:
-        await self._call(
-            "CreateTenantResourceAssociation",
-            lambda: self._client.create_tenant_resource_association(
-                TenantName=tenant_name, ResourceArn=resource_arn
-            ),
-        )
+        with contextlib.suppress(_AppliedEarlier):
+            await self._call(
+                "CreateTenantResourceAssociation",
+                lambda: self._client.create_tenant_resource_association(
+                    TenantName=tenant_name, ResourceArn=resource_arn
+                ),
+            )
 
     async def disassociate(self, *, tenant_name: str, resource_arn: str) -> None:
         await self._delete(
@@ -206,6 +257,6 @@ class AioBotocoreSes:
 
     async def _delete(self, operation: str, call: Callable[[], Awaitable[Any]]) -> None:
         try:
-            await self._call(operation, call)
+            await self._call(operation, call, missing_ok=True)
         except SesNotFound:
             return  # already gone: a delete is done when the resource is absent

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("tenant_name", sa.String(length=64), nullable=False),
         sa.Column("domain_identity", sa.String(length=253), nullable=False),
         sa.Column("region", sa.String(length=32), nullable=False),
-        sa.Column("mail_from_domain", sa.String(length=253), nullable=False),
+        sa.Column("mail_from_domain", sa.String(length=320), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("state_changed_at", TIMESTAMP, nullable=False),
         sa.Column("tenant_arn", sa.String(length=512), nullable=True),
