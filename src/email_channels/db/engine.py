@@ -52,10 +52,6 @@ class Database:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():

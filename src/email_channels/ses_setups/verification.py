@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from email_channels.integrations.dns import Observation, Outcome
-from email_channels.ses_setups.records import ExpectedRecord, Purpose
+from email_channels.ses_setups.records import SPF_INCLUDE, ExpectedRecord, Purpose
 
 Query = tuple[str, str]  # (name, rdtype): lower case, no trailing dot
 
@@ -191,7 +191,7 @@ def _inbound_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -
 
 
 _SPF_RECORD = re.compile(r"v=spf1(?: |$)", re.IGNORECASE)
-_SPF_INCLUDES = ("include:amazonses.com", "+include:amazonses.com")
+_SPF_INCLUDES = (SPF_INCLUDE, f"+{SPF_INCLUDE}")  # "+" is the default qualifier
 
 
 def _spf(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
