@@ -6,9 +6,11 @@ import base64
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import event
 
+from email_channels.pagination import _scope
 from tests.support.fixtures_api import Api
 
 URL = "/v1/ws1/channels/ses-setup"
@@ -132,6 +134,32 @@ async def test_foreign_token_is_422(api: Api) -> None:
         "/v1/ws2/use-cases", params={"continuation_token": token}, headers=other
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("path", [URL, "/v1/ws1/use-cases"])
+@pytest.mark.parametrize(
+    ("created_at", "cursor_id"),
+    [
+        ("0001-01-01T00:00:00+14:00", "00000000-0000-4000-8000-000000000001"),
+        ("9999-12-31T23:59:59-14:00", "00000000-0000-4000-8000-000000000001"),
+        ("2026-01-01T00:00:00+00:00", 5),
+        ("2026-01-01T00:00:00+00:00", ["x"]),
+        (1767225600, "00000000-0000-4000-8000-000000000001"),
+    ],
+)
+async def test_crafted_token_with_the_right_scope_is_422(
+    api: Api, path: str, created_at: object, cursor_id: object
+) -> None:
+    # The scope digest is no secret: anyone can build a token that passes the scope check.
+    kind = "ses-setups" if path == URL else "use-cases"
+    payload = {"s": _scope(kind, "ws1"), "t": created_at, "i": cursor_id}
+    token = _token(orjson.dumps(payload))
+    response = await api.client.get(
+        path, params={"continuation_token": token}, headers=await api.key()
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "continuation_token"
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
