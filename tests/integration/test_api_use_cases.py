@@ -104,6 +104,44 @@ async def test_use_case_rejects_each_invalid_field(
     assert [e["field"] for e in response.json()["errors"]] == [field]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a\u0000b",
+        "\u0000",
+        "tab\there",
+        "two\nlines",
+        "cr\r",
+        "esc\u001b[0m",
+        "del\u007f",
+        "c1\u0085",
+    ],
+)
+async def test_use_case_name_with_control_characters_is_422(api: Api, name: str) -> None:
+    headers = await api.key()
+    setup = await _setup(api, headers)
+    response = await api.client.post(
+        USE_CASES, json={"name": name, "ses_setup_id": setup["id"]}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["field"] == "name"
+    assert "control character" in error["message"]
+    assert (await api.client.get(USE_CASES, headers=headers)).json()["items"] == []
+
+
+async def test_use_case_name_may_hold_any_printable_unicode(api: Api) -> None:
+    headers = await api.key()
+    setup = await _setup(api, headers)
+    name = "Réinitialisation — 密码 ✉️ (zero\u200bwidth)"
+    response = await api.client.post(
+        USE_CASES, json={"name": name, "ses_setup_id": setup["id"]}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == name
+
+
 async def test_foreign_use_case_is_404(api: Api) -> None:
     theirs_headers = await api.key("ws2")
     setup = await _setup(api, theirs_headers, workspace="ws2")
