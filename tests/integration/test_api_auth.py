@@ -90,3 +90,53 @@ async def test_key_with_only_the_permission_passes_auth(api: Api) -> None:
     assert response.status_code == 200
     response = await api.client.get(f"/v1/ws1/channels/ses-setup/{uuid.uuid4()}", headers=headers)
     assert response.status_code == 404
+
+
+BAD_WORKSPACES = ["%C3%A9", "has%20space", "x" * 65, "semi;colon", "nul%00"]
+
+
+def _in_workspace(path: str, workspace: str) -> str:
+    return path.replace("/v1/ws1/", f"/v1/{workspace}/", 1)
+
+
+@pytest.mark.parametrize(("method", "path", "permission"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("workspace", BAD_WORKSPACES)
+async def test_malformed_workspace_without_a_valid_key_is_401_first(
+    api: Api, method: str, path: str, permission: Permission, workspace: str
+) -> None:
+    bad_path = _in_workspace(path, workspace)
+    for headers in ({}, {"Authorization": "Bearer ec_not-a-key"}, await api.revoked_key("ws1")):
+        status, problem = await _call(api, method, bad_path, headers)
+        assert status == 401, problem
+        assert "errors" not in problem
+
+
+@pytest.mark.parametrize(("method", "path", "permission"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("workspace", BAD_WORKSPACES)
+async def test_malformed_workspace_with_a_valid_key_is_422_before_403(
+    api: Api, method: str, path: str, permission: Permission, workspace: str
+) -> None:
+    bad_path = _in_workspace(path, workspace)
+    others = [p for p in Permission if p is not permission]
+    for headers in (await api.key("ws1"), await api.key("ws1", others)):
+        status, problem = await _call(api, method, bad_path, headers)
+        assert status == 422, problem
+        assert problem["errors"] == [
+            {
+                "field": "workspace_id",
+                "message": "Must be 1-64 characters of letters A-Z and a-z, digits, _ and -.",
+            }
+        ]
+
+
+async def test_the_workspace_id_pattern_stays_documented(api: Api) -> None:
+    document = (await api.client.get("/openapi.json")).json()
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            parameters = {p["name"]: p for p in operation.get("parameters", [])}
+            if "{workspace_id}" not in path:
+                continue
+            schema = parameters["workspace_id"]["schema"]
+            assert schema["type"] == "string"
+            assert schema["pattern"] == "^[A-Za-z0-9_-]{1,64}$", path
+            assert (schema["minLength"], schema["maxLength"]) == (1, 64), path

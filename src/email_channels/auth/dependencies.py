@@ -9,17 +9,27 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from email_channels.auth.permissions import Permission
-from email_channels.auth.scope import WORKSPACE_ID_PATTERN
+from email_channels.auth.scope import (
+    WORKSPACE_ID_MAX_LENGTH,
+    WORKSPACE_ID_PATTERN,
+    WORKSPACE_ID_RULE,
+    is_workspace_id,
+)
 from email_channels.auth.service import Principal, authorise
 from email_channels.db.engine import Database
+from email_channels.errors import FieldError, Forbidden, InvalidInput
 
+# The shape is documented here but checked in `Requires`, after the key: FastAPI would check
+# it before any dependency runs, answering 422 to a caller that has not authenticated.
 WorkspaceId = Annotated[
     str,
     Path(
-        min_length=1,
-        max_length=64,
-        pattern=WORKSPACE_ID_PATTERN,
         description="Opaque workspace id: 1-64 characters of [A-Za-z0-9_-].",
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": WORKSPACE_ID_MAX_LENGTH,
+            "pattern": WORKSPACE_ID_PATTERN,
+        },
     ),
 ]
 
@@ -33,6 +43,14 @@ def database(request: Request) -> Database:
     return db
 
 
+def _require_workspace_id(workspace_id: str) -> None:
+    if not is_workspace_id(workspace_id):
+        raise InvalidInput(
+            "The workspace id in the path is not valid.",
+            errors=[FieldError(field="workspace_id", message=WORKSPACE_ID_RULE)],
+        )
+
+
 def Requires(permission: Permission) -> Any:  # noqa: N802 - reads as a type annotation
     """A dependency that authorises the request for `permission` in the path's workspace."""
 
@@ -42,9 +60,16 @@ def Requires(permission: Permission) -> Any:  # noqa: N802 - reads as a type ann
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         secret = credentials.credentials if credentials else None
-        return await authorise(
-            database(request), secret=secret, workspace_id=workspace_id, permission=permission
-        )
+        try:
+            principal = await authorise(
+                database(request), secret=secret, workspace_id=workspace_id, permission=permission
+            )
+        except Forbidden:
+            # The key is genuine, so a malformed path now outranks the refusal: 422 before 403.
+            _require_workspace_id(workspace_id)
+            raise
+        _require_workspace_id(workspace_id)
+        return principal
 
     authorise_dependency: Callable[..., Awaitable[Principal]] = dependency
     return Depends(authorise_dependency)
