@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -62,10 +62,28 @@ def _field_name(location: Sequence[int | str]) -> str:
     return ".".join(parts)
 
 
+def _json_error(error: Mapping[str, Any], document: Any) -> FieldError:
+    """A body that is not JSON: FastAPI puts the character offset where a field would be."""
+    reason = str(error.get("ctx", {}).get("error", "")).rstrip(".") or "cannot be decoded"
+    location = tuple(error.get("loc", ()))
+    if len(location) != 2 or location[0] != "body" or not isinstance(location[1], int):
+        # A field that holds JSON in a string (pydantic's `Json`) keeps its own name.
+        return FieldError(field=_field_name(location), message=f"Not valid JSON: {reason}.")
+    position = location[1]
+    if isinstance(document, str) and 0 <= position <= len(document):
+        line = document.count("\n", 0, position) + 1
+        column = position - document.rfind("\n", 0, position)
+        reason += f" at line {line}, column {column} (character {position})"
+    return FieldError(field="body", message=f"Not valid JSON: {reason}.")
+
+
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     """Turn pydantic's errors into the contract's `{"field", "message"}` list."""
     result: list[FieldError] = []
     for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            result.append(_json_error(error, exc.body))
+            continue
         message = str(error.get("msg", "invalid value"))
         if error.get("type") == "extra_forbidden":
             message = "Unknown field"

@@ -50,6 +50,32 @@ async def test_undecodable_body_is_a_422_not_a_400(api: Api) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"tenant_name":', "Expecting value at line 1, column 16 (character 15)"),
+        (b'{"tenant_name": "t1",}', "at line 1, column 22 (character 21)"),
+        (
+            b'{\n  "tenant_name": "t1"\n  "domain_identity": "x.example.test"\n}',
+            "Expecting ',' delimiter at line 3, column 3 (character 26)",
+        ),
+    ],
+    ids=["truncated", "trailing-comma", "missing-comma"],
+)
+async def test_invalid_json_names_the_body_and_where_it_breaks(
+    api: Api, body: bytes, message: str
+) -> None:
+    headers = {**await api.key(), "Content-Type": "application/json"}
+    for path in ("/v1/ws1/channels/ses-setup", "/v1/ws1/use-cases"):
+        response = await api.client.post(path, content=body, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        [error] = response.json()["errors"]
+        assert error["field"] == "body"
+        assert message in error["message"], error["message"]
+        assert error["message"].startswith("Not valid JSON")
+
+
 async def test_healthz(api: Api) -> None:
     response = await api.client.get("/healthz")
     assert response.status_code == 200
