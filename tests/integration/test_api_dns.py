@@ -86,6 +86,44 @@ async def test_missing_records_are_reported_and_verify_sees_them_appear(
     assert verified.json()["dns_verified"] is True
 
 
+@pytest.mark.parametrize("purpose", list(Purpose), ids=[p.value for p in Purpose])
+async def test_a_record_removed_from_dns_is_missing_again_and_the_list_caches_it(
+    api: Api, dns_zone: TestZone, purpose: Purpose
+) -> None:
+    headers = await api.key()
+    setup = await _setup_in(api, dns_zone, headers)
+    records = _expected(setup)
+    assert len(records) == 7
+    dns_zone.publish(records)
+    good = (await api.client.get(f"{URL}/{setup['id']}", headers=headers)).json()
+    assert good["dns_verified"] is True
+    removed = next(r for r in records if r.purpose is purpose)
+
+    dns_zone.unpublish(removed)  # an RFC 2136 update: the RRset is gone from the zone
+    response = await api.client.get(f"{URL}/{setup['id']}", headers=headers)
+
+    assert response.status_code == 200
+    detail = response.json()
+    by_address = {(r["address"], r["type"]): r for r in detail["dns_records"]}
+    gone = by_address.pop((removed.address, removed.type))
+    assert gone["status"] == "missing"
+    assert gone["verified"] is False
+    assert gone["found"] == []
+    assert gone["reason"]
+    assert removed.address in gone["reason"]
+    assert all(r["status"] == "verified" for r in by_address.values())
+    assert detail["dns_verified"] is False
+    assert detail["updated_at"] > good["updated_at"]
+    assert detail["dns_checked_at"] > good["dns_checked_at"]
+
+    before = dns_zone.query_counts()
+    listed = (await api.client.get(URL, headers=headers)).json()["items"]
+    assert [(i["id"], i["dns_verified"]) for i in listed] == [(setup["id"], False)]
+    assert listed[0]["dns_checked_at"] == detail["dns_checked_at"]
+    assert listed[0]["updated_at"] == detail["updated_at"]
+    assert dns_zone.query_counts() == before  # the list looked nothing up
+
+
 @pytest.mark.parametrize("outage", ["stopped", "paused"])
 async def test_a_dns_outage_keeps_verified_and_the_time_of_the_last_real_check(
     api: Api, dns_zone: TestZone, outage: str
