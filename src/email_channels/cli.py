@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from email_channels.auth.permissions import Permission
-from email_channels.auth.scope import WORKSPACE_ID_PATTERN
+from email_channels.auth.scope import WORKSPACE_ID_RULE, is_workspace_id
 from email_channels.config import Settings
 
 if TYPE_CHECKING:
@@ -93,8 +92,8 @@ def keys_create(
     name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
 ) -> None:
     """Create an API key; print it (only here, only once)."""
-    if not re.fullmatch(WORKSPACE_ID_PATTERN, workspace):
-        raise typer.BadParameter("1-64 characters of [A-Za-z0-9_-]", param_hint="--workspace")
+    if not is_workspace_id(workspace):
+        raise typer.BadParameter(WORKSPACE_ID_RULE, param_hint="--workspace")
     from email_channels.auth import service as keys
 
     if len(name) > NAME_MAX_LENGTH or not name.isprintable():

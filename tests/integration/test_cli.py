@@ -27,7 +27,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
 from email_channels.auth.permissions import Permission
-from email_channels.auth.service import authorise
+from email_channels.auth.service import authenticate, authorise
 from email_channels.cli import app
 from email_channels.db.engine import Database, create_engine
 from email_channels.errors import Forbidden, Unauthorized
@@ -141,7 +141,8 @@ def try_key(database_url: str, secret: str, workspace: str, permission: Permissi
     """Authorise one request with `secret`, as the API does; raises what the API would."""
 
     async def check(database: Database) -> None:
-        await authorise(database, secret=secret, workspace_id=workspace, permission=permission)
+        grant = await authenticate(database, secret=secret)
+        authorise(grant, workspace_id=workspace, permission=permission)
 
     on_database(database_url, check)
 

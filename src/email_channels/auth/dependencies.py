@@ -15,9 +15,9 @@ from email_channels.auth.scope import (
     WORKSPACE_ID_RULE,
     is_workspace_id,
 )
-from email_channels.auth.service import Principal, authorise
+from email_channels.auth.service import Principal, authenticate, authorise
 from email_channels.db.engine import Database
-from email_channels.errors import FieldError, Forbidden, InvalidInput
+from email_channels.errors import FieldError, InvalidInput
 
 # The shape is documented here but checked in `Requires`, after the key: FastAPI would check
 # it before any dependency runs, answering 422 to a caller that has not authenticated.
@@ -59,17 +59,12 @@ def Requires(permission: Permission) -> Any:  # noqa: N802 - reads as a type ann
         workspace_id: WorkspaceId,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        secret = credentials.credentials if credentials else None
-        try:
-            principal = await authorise(
-                database(request), secret=secret, workspace_id=workspace_id, permission=permission
-            )
-        except Forbidden:
-            # The key is genuine, so a malformed path now outranks the refusal: 422 before 403.
-            _require_workspace_id(workspace_id)
-            raise
+        # 401 (who is calling), then 422 (a malformed path), then 403 (what they may do).
+        grant = await authenticate(
+            database(request), secret=credentials.credentials if credentials else None
+        )
         _require_workspace_id(workspace_id)
-        return principal
+        return authorise(grant, workspace_id=workspace_id, permission=permission)
 
     authorise_dependency: Callable[..., Awaitable[Principal]] = dependency
     return Depends(authorise_dependency)

@@ -10,6 +10,7 @@ from email_channels.auth import repository
 from email_channels.auth.keys import generate_key, hash_key
 from email_channels.auth.models import ApiKey
 from email_channels.auth.permissions import Permission
+from email_channels.auth.repository import KeyGrant
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.errors import Forbidden, Unauthorized
@@ -52,10 +53,8 @@ async def revoke_key(db: Database, key_id: uuid.UUID) -> bool:
         return await repository.revoke_key(session, key_id, utc_now())
 
 
-async def authorise(
-    db: Database, *, secret: str | None, workspace_id: str, permission: Permission
-) -> Principal:
-    """Check the presented key against the workspace and permission of a request."""
+async def authenticate(db: Database, *, secret: str | None) -> KeyGrant:
+    """The grant of a presented key: 401 when it is missing, unknown or revoked."""
     if not secret:
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
     async with db.read() as connection:
@@ -64,6 +63,11 @@ async def authorise(
         raise Unauthorized("The API key is not valid.")
     if grant.revoked:
         raise Unauthorized("The API key has been revoked.")
+    return grant
+
+
+def authorise(grant: KeyGrant, *, workspace_id: str, permission: Permission) -> Principal:
+    """Check a genuine key against the workspace and permission of a request (403)."""
     if grant.workspace_id != workspace_id:
         raise Forbidden("The API key belongs to another workspace.")
     if permission.value not in grant.permissions:
