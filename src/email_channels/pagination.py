@@ -8,18 +8,20 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 import orjson
 from fastapi import Query
-from sqlalchemy import Row
+from sqlalchemy import Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
 
 from email_channels.db.engine import Database
 from email_channels.errors import FieldError, InvalidInput
 
 # A result row of any width (SQLAlchemy types rows by their columns).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 ContinuationToken = Annotated[
@@ -126,3 +128,21 @@ async def read_page(
     async with db.read() as connection:
         rows = await query(connection, after)
     return page_json(rows, limit=limit, kind=kind, workspace_id=workspace_id)
+
+
+def keyset_page(
+    query: SelectT,
+    *,
+    created_at: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    after: Cursor | None,
+    limit: int,
+) -> SelectT:
+    """`query` as one page newest first: rows after the cursor, one more than `limit`.
+
+    The comparison is on the pair, so rows created in the same microsecond keep an order,
+    and the index (workspace_id, created_at, id) serves it at any depth (no OFFSET).
+    """
+    if after is not None:
+        query = query.where(tuple_(created_at, id_column) < tuple_(after.created_at, after.id))
+    return query.order_by(created_at.desc(), id_column.desc()).limit(limit + 1)

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, tuple_, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.db.base import utc_now
 from email_channels.errors import Conflict
-from email_channels.pagination import AnyRow, Cursor
+from email_channels.pagination import AnyRow, Cursor, keyset_page
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
 
@@ -90,12 +90,10 @@ async def list_page(
     query = select(*LIST_COLUMNS).where(
         SesSetup.workspace_id == workspace_id, SesSetup.state.in_(VISIBLE_STATES)
     )
-    if after is not None:
-        query = query.where(
-            tuple_(SesSetup.created_at, SesSetup.id) < tuple_(after.created_at, after.id)
-        )
-    query = query.order_by(SesSetup.created_at.desc(), SesSetup.id.desc()).limit(limit + 1)
-    return (await connection.execute(query)).all()
+    page = keyset_page(
+        query, created_at=SesSetup.created_at, id_column=SesSetup.id, after=after, limit=limit
+    )
+    return (await connection.execute(page)).all()
 
 
 async def begin_delete(

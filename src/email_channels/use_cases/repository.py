@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, literal, select, tuple_
+from sqlalchemy import delete, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from email_channels.pagination import AnyRow, Cursor
+from email_channels.pagination import AnyRow, Cursor, keyset_page
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
 
@@ -65,12 +65,10 @@ async def list_page(
 ) -> Sequence[AnyRow]:
     """One page, newest first, keyset on (created_at, id), one row more than asked."""
     query = select(*COLUMNS).where(UseCase.workspace_id == workspace_id)
-    if after is not None:
-        query = query.where(
-            tuple_(UseCase.created_at, UseCase.id) < tuple_(after.created_at, after.id)
-        )
-    query = query.order_by(UseCase.created_at.desc(), UseCase.id.desc()).limit(limit + 1)
-    return (await connection.execute(query)).all()
+    page = keyset_page(
+        query, created_at=UseCase.created_at, id_column=UseCase.id, after=after, limit=limit
+    )
+    return (await connection.execute(page)).all()
 
 
 async def delete_use_case(
