@@ -1,0 +1,206 @@
+"""`python -m bench`: the list endpoint under load, against raw asyncpg on the same query.
+
+Creates a fresh PostgreSQL database, builds it with the real migrations, seeds it, serves the
+real app and then the baseline (each in its own process, on a free loopback port), loads each
+from a separate load generator process, prints a table, and drops the database. It exits
+non-zero only when the measurement could not be made; slow numbers are numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from bench.database import database_url, drop_database, new_database_name, prepare_database
+from bench.processes import (
+    HarnessError,
+    RunningServer,
+    closed_loopback_port,
+    run_load,
+    serving,
+)
+from bench.report import Measurement, Report, render_table, write_json
+
+LIMIT = 20
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above zero: {text}")
+        return value
+
+    return parse
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="The SES setup list under load: the service against raw asyncpg.",
+    )
+    parser.add_argument(
+        "--setups",
+        type=_positive(int),
+        default=1000,
+        help="setups in the measured workspace (default 1000; others get half as many each)",
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive(int), default=32, help="requests in flight (default 32)"
+    )
+    parser.add_argument(
+        "--duration", type=_positive(float), default=10.0, help="measured seconds per run (10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="unmeasured seconds before each run (2)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="load generator client: raw HTTP/1.1 (default) or a shared httpx.AsyncClient",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    args = parser.parse_args(argv)
+    if args.warmup < 0:
+        parser.error("--warmup must not be negative")
+    return args
+
+
+def _list_path(workspace_id: str) -> str:
+    return f"/v1/{workspace_id}/channels/ses-setup?limit={LIMIT}"
+
+
+def _fetch(client: httpx.Client, url: str) -> dict[str, Any]:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise HarnessError(f"GET {url} answered {response.status_code}: {response.text[:300]}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _deep_token(client: httpx.Client, first_url: str, *, setups: int) -> tuple[str | None, int]:
+    """The token of the page about half-way through the list, and that page's number."""
+    pages = -(-setups // LIMIT)
+    target = max(2, pages // 2 + 1) if pages > 1 else 1
+    token: str | None = None
+    for _ in range(target - 1):
+        url = first_url if token is None else f"{first_url}&continuation_token={token}"
+        token = _fetch(client, url)["continuation_token"]
+        if token is None:
+            return None, 1
+    return token, target
+
+
+def _measure(
+    report: Report, server: RunningServer, page: str, url: str, *, api_key: str, args: Any
+) -> None:
+    load_before = os.getloadavg()[0]
+    print(f"bench: loading {server.kind}, {page} page ...", file=sys.stderr, flush=True)
+    result = run_load(
+        url=url,
+        api_key=api_key,
+        client=args.client,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        duration=args.duration,
+        server_pid=server.pid,
+    )
+    report.measurements.append(
+        Measurement(server=server.kind, page=page, load_before=load_before, result=result)
+    )
+
+
+def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> Report:
+    """Seed; serve the service and the baseline side by side; load them in turn.
+
+    The runs alternate (service, baseline; page by page) so that a change in the load of a
+    shared machine falls on both sides of a ratio rather than on one.
+    """
+    print(f"bench: seeding {name} ...", file=sys.stderr, flush=True)
+    seeded = prepare_database(name, setups=args.setups)
+    first = _list_path(seeded.workspace_id)
+    server_lifetime = 4 * (args.warmup + args.duration) + 240.0
+    headers = {"Authorization": f"Bearer {seeded.api_key}"}
+    with (
+        closed_loopback_port() as ses_port,
+        httpx.Client(headers=headers, timeout=10) as client,
+    ):
+        common: dict[str, Any] = {
+            "database_url": database_url(name),
+            "ses_endpoint_url": f"http://127.0.0.1:{ses_port}",
+            "max_seconds": server_lifetime,
+            "log_dir": log_dir,
+        }
+        with serving("service", **common) as service, serving("baseline", **common) as baseline:
+            token, deep_number = _deep_token(client, service.url + first, setups=args.setups)
+            paths = {"first": first}
+            if token is not None:
+                paths["deep"] = f"{first}&continuation_token={token}"
+            for page, path in paths.items():
+                if _fetch(client, baseline.url + path) != _fetch(client, service.url + path):
+                    raise HarnessError(f"the baseline's {page} page differs from the service's")
+            report = Report(
+                client=args.client,
+                setups=seeded.setups,
+                other_setups=seeded.other_setups,
+                concurrency=args.concurrency,
+                warmup=args.warmup,
+                duration=args.duration,
+                deep_page_number=deep_number if token is not None else None,
+            )
+            for page, path in paths.items():
+                for server in (service, baseline):
+                    _measure(
+                        report, server, page, server.url + path, api_key=seeded.api_key, args=args
+                    )
+    return report
+
+
+def _interrupt(signum: int, _: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    name = new_database_name()
+    log_dir = Path(tempfile.mkdtemp(prefix="email-channels-bench-"))
+    failed = True
+    try:
+        report = run(args, name=name, log_dir=log_dir)
+        print(render_table(report))
+        if args.json is not None:
+            write_json(report, args.json)
+        failed = False
+    except HarnessError as error:
+        print(f"bench: {error}", file=sys.stderr)
+    except (OSError, httpx.HTTPError) as error:
+        print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+    finally:
+        try:
+            asyncio.run(drop_database(name))
+        except Exception as error:  # the database may be unreachable: say so, keep going
+            print(f"bench: could not drop database {name}: {error}", file=sys.stderr)
+            failed = True
+        if failed:
+            print(f"bench: server logs kept in {log_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""A server under test, run as its own process: `python -m bench.serve service|baseline ...`.
+
+The parent binds the listening socket on loopback and passes its file descriptor, so there
+is no window in which another process could take the port. Both servers run under the same
+uvicorn configuration as `email-channels serve` (one worker; uvloop and httptools when they
+are installed), except that the access log is off for both: it would measure the terminal.
+
+The process stops by itself: when its parent is gone, or after `--max-seconds`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+WATCH_INTERVAL = 0.5  # seconds between checks of the parent and the deadline
+FORCED_EXIT_AFTER = 15.0  # seconds a graceful shutdown may take before the process just ends
+
+
+def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str) -> Any:
+    """The real application, configured explicitly (no `.env`, no EMAIL_CHANNELS_* leaks)."""
+    from email_channels.app import create_app
+    from email_channels.config import SesMode, Settings
+
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        database_pool_size=pool_size,
+        ses_mode=SesMode.AWS,
+        # A loopback port with nothing listening: the list never calls SES.
+        ses_endpoint_url=ses_endpoint_url,
+        # The discard port: the list never looks anything up in DNS.
+        dns_nameservers=[("127.0.0.1", 9)],
+    )
+    return create_app(settings)
+
+
+def baseline_app(*, database_url: str, pool_size: int) -> Any:
+    """The raw asyncpg + Starlette baseline on the same database."""
+    from bench.baseline import create_baseline_app
+
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return create_baseline_app(dsn=dsn, pool_size=pool_size)
+
+
+def _watch(server: uvicorn.Server, *, parent: int, deadline: float) -> None:
+    """Ask the server to stop when the parent is gone or the deadline passed; then insist."""
+    while not server.should_exit:
+        if os.getppid() != parent or time.monotonic() > deadline:
+            server.should_exit = True
+            break
+        time.sleep(WATCH_INTERVAL)
+    time.sleep(FORCED_EXIT_AFTER)
+    os._exit(3)  # the graceful shutdown hung; this process must not outlive the harness
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("kind", choices=["service", "baseline"])
+    parser.add_argument("--fd", type=int, required=True, help="a bound loopback TCP socket")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--ses-endpoint-url", default="http://127.0.0.1:9")
+    parser.add_argument("--max-seconds", type=float, default=600.0)
+    args = parser.parse_args(argv)
+
+    sock = socket.socket(fileno=args.fd)
+    host = sock.getsockname()[0]
+    if host != "127.0.0.1":
+        print(f"refusing to serve on {host}: loopback only", file=sys.stderr)
+        return 2
+    if args.kind == "service":
+        app = service_app(
+            database_url=args.database_url,
+            pool_size=args.pool_size,
+            ses_endpoint_url=args.ses_endpoint_url,
+        )
+    else:
+        app = baseline_app(database_url=args.database_url, pool_size=args.pool_size)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        proxy_headers=False,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    watchdog = threading.Thread(
+        target=_watch,
+        kwargs={
+            "server": server,
+            "parent": os.getppid(),
+            "deadline": time.monotonic() + args.max_seconds,
+        },
+        name="bench-watchdog",
+        daemon=True,
+    )
+    watchdog.start()
+    server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
