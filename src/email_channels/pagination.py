@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeAlias
 
 import orjson
 from fastapi import Query
-from sqlalchemy import Row, Select, tuple_
+from sqlalchemy import Row, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,7 +21,6 @@ from email_channels.errors import FieldError, InvalidInput
 
 # A result row of any width (SQLAlchemy types rows by their columns).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
-SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 ContinuationToken = Annotated[
@@ -130,19 +129,39 @@ async def read_page(
     return page_json(rows, limit=limit, kind=kind, workspace_id=workspace_id)
 
 
-def keyset_page(
-    query: SelectT,
+@dataclass(frozen=True, slots=True)
+class KeysetQuery:
+    """A list query as two statements built once: the first page, and the pages after a cursor.
+
+    The comparison is on the pair (created_at, id), so rows created in the same microsecond
+    keep an order, and the index (workspace_id, created_at, id) serves any depth (no OFFSET).
+    Built at import with bound parameters, so a request only binds values.
+    """
+
+    first: Select[*tuple[Any, ...]]
+    after: Select[*tuple[Any, ...]]
+
+    async def page(
+        self, connection: AsyncConnection, *, after: Cursor | None, limit: int, **params: Any
+    ) -> Sequence[AnyRow]:
+        """Up to `limit + 1` rows after `after` (one more, to tell whether more follow)."""
+        params["limit"] = limit + 1
+        if after is None:
+            return (await connection.execute(self.first, params)).all()
+        params["after_created_at"], params["after_id"] = after.created_at, after.id
+        return (await connection.execute(self.after, params)).all()
+
+
+def keyset_query(
+    query: Select[*tuple[Any, ...]],
     *,
     created_at: InstrumentedAttribute[datetime],
     id_column: InstrumentedAttribute[uuid.UUID],
-    after: Cursor | None,
-    limit: int,
-) -> SelectT:
-    """`query` as one page newest first: rows after the cursor, one more than `limit`.
-
-    The comparison is on the pair, so rows created in the same microsecond keep an order,
-    and the index (workspace_id, created_at, id) serves it at any depth (no OFFSET).
-    """
-    if after is not None:
-        query = query.where(tuple_(created_at, id_column) < tuple_(after.created_at, after.id))
-    return query.order_by(created_at.desc(), id_column.desc()).limit(limit + 1)
+) -> KeysetQuery:
+    """The keyset statements of `query`, newest first."""
+    ordered = query.order_by(created_at.desc(), id_column.desc()).limit(bindparam("limit"))
+    cursor = tuple_(
+        bindparam("after_created_at", type_=created_at.type),
+        bindparam("after_id", type_=id_column.type),
+    )
+    return KeysetQuery(first=ordered, after=ordered.where(tuple_(created_at, id_column) < cursor))

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from email_channels.idempotency.service import Idempotency
 
 
-def _idempotency(request: Request) -> Idempotency:
+async def _idempotency(request: Request) -> Idempotency:
     idempotency = request.app.state.idempotency
     assert isinstance(idempotency, Idempotency)
     return idempotency

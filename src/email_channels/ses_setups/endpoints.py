@@ -25,7 +25,7 @@ from email_channels.ses_setups.service import SesSetupService
 router = APIRouter(prefix="/v1/{workspace_id}/channels/ses-setup", tags=["SES setups"])
 
 
-def _service(request: Request) -> SesSetupService:
+async def _service(request: Request) -> SesSetupService:
     service = request.app.state.ses_setups
     assert isinstance(service, SesSetupService)
     return service

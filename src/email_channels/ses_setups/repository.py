@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.db.base import utc_now
 from email_channels.errors import Conflict
-from email_channels.pagination import AnyRow, Cursor, keyset_page
+from email_channels.pagination import AnyRow, Cursor, keyset_query
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
 
@@ -83,17 +83,20 @@ async def get_visible(
     return None if row is None else SesSetup(**row._asdict())
 
 
+_LIST = keyset_query(
+    select(*LIST_COLUMNS).where(
+        SesSetup.workspace_id == bindparam("workspace_id"), SesSetup.state.in_(VISIBLE_STATES)
+    ),
+    created_at=SesSetup.created_at,
+    id_column=SesSetup.id,
+)
+
+
 async def list_page(
     connection: AsyncConnection, *, workspace_id: str, after: Cursor | None, limit: int
 ) -> Sequence[AnyRow]:
-    """One page, newest first, by keyset on (created_at, id); one row more to see if it ends."""
-    query = select(*LIST_COLUMNS).where(
-        SesSetup.workspace_id == workspace_id, SesSetup.state.in_(VISIBLE_STATES)
-    )
-    page = keyset_page(
-        query, created_at=SesSetup.created_at, id_column=SesSetup.id, after=after, limit=limit
-    )
-    return (await connection.execute(page)).all()
+    """One page of a workspace's visible setups, newest first, one row more than `limit`."""
+    return await _LIST.page(connection, after=after, limit=limit, workspace_id=workspace_id)
 
 
 async def begin_delete(

@@ -20,7 +20,7 @@ from email_channels.use_cases.service import UseCaseService
 router = APIRouter(prefix="/v1/{workspace_id}/use-cases", tags=["Use cases"])
 
 
-def _service(request: Request) -> UseCaseService:
+async def _service(request: Request) -> UseCaseService:
     service = request.app.state.use_cases
     assert isinstance(service, UseCaseService)
     return service

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, literal, select
+from sqlalchemy import bindparam, delete, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from email_channels.pagination import AnyRow, Cursor, keyset_page
+from email_channels.pagination import AnyRow, Cursor, keyset_query
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
 
@@ -60,15 +60,18 @@ async def get(
     return (await connection.execute(query)).first()
 
 
+_LIST = keyset_query(
+    select(*COLUMNS).where(UseCase.workspace_id == bindparam("workspace_id")),
+    created_at=UseCase.created_at,
+    id_column=UseCase.id,
+)
+
+
 async def list_page(
     connection: AsyncConnection, *, workspace_id: str, after: Cursor | None, limit: int
 ) -> Sequence[AnyRow]:
-    """One page, newest first, keyset on (created_at, id), one row more than asked."""
-    query = select(*COLUMNS).where(UseCase.workspace_id == workspace_id)
-    page = keyset_page(
-        query, created_at=UseCase.created_at, id_column=UseCase.id, after=after, limit=limit
-    )
-    return (await connection.execute(page)).all()
+    """One page of a workspace's use cases, newest first, one row more than `limit`."""
+    return await _LIST.page(connection, after=after, limit=limit, workspace_id=workspace_id)
 
 
 async def delete_use_case(
