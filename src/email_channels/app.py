@@ -17,8 +17,8 @@ from email_channels.http import Problem, json_response
 from email_channels.idempotency.service import Idempotency
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.dns.resolver import DnsPythonLookup
-from email_channels.integrations.ses import SesGateway
-from email_channels.integrations.ses.client import AioBotocoreSes
+from email_channels.integrations.ses import SesRegions
+from email_channels.integrations.ses.client import AioBotocoreRegions
 from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
 from email_channels.ses_setups.service import SesSetupService
@@ -28,9 +28,18 @@ from email_channels.use_cases.service import UseCaseService
 SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
 
 
+def lease_seconds(settings: Settings) -> float:
+    """How long a lease on a setup lasts: longer than the longest wait between renewals.
+
+    Its holder renews it before each round of SES calls, and one round takes at most
+    `UPSTREAM_TIMEOUT` (its retries included).
+    """
+    return max(60.0, 3 * settings.upstream_timeout)
+
+
 async def open_ses(
     settings: Settings, stack: AsyncExitStack, *, join_running_sandbox: bool = False
-) -> SesGateway:
+) -> SesRegions:
     """The production SES adapter, pointed at AWS, another endpoint, or the built-in sandbox.
 
     `join_running_sandbox`: in sandbox mode, use the emulator of a service already running on
@@ -55,15 +64,12 @@ async def open_ses(
                 raise
         endpoint_url = f"http://127.0.0.1:{settings.sandbox_port}"
         credentials = SANDBOX_CREDENTIALS
-    ses = AioBotocoreSes(
-        region=settings.aws_region,
-        timeout=settings.upstream_timeout,
-        endpoint_url=endpoint_url,
-        credentials=credentials,
+    regions = AioBotocoreRegions(
+        timeout=settings.upstream_timeout, endpoint_url=endpoint_url, credentials=credentials
     )
-    await ses.open()
-    stack.push_async_callback(ses.close)
-    return ses
+    stack.push_async_callback(regions.close)
+    await regions.region(settings.aws_region)  # the default region's client, up front
+    return regions
 
 
 async def build_ses_setup_service(
@@ -71,7 +77,7 @@ async def build_ses_setup_service(
     database: Database,
     stack: AsyncExitStack,
     *,
-    ses: SesGateway | None = None,
+    ses: SesRegions | None = None,
     dns: DnsLookup | None = None,
     join_running_sandbox: bool = False,
 ) -> SesSetupService:
@@ -89,11 +95,13 @@ async def build_ses_setup_service(
         region=settings.aws_region,
         mail_from_subdomain=settings.mail_from_subdomain,
         dns_lifetime=settings.dns_lifetime,
+        deployment_id=settings.deployment_id,
+        lease_seconds=lease_seconds(settings),
     )
 
 
 def create_app(
-    settings: Settings, *, ses: SesGateway | None = None, dns: DnsLookup | None = None
+    settings: Settings, *, ses: SesRegions | None = None, dns: DnsLookup | None = None
 ) -> FastAPI:
     """Build the application; `ses` and `dns` replace the real adapters where none can run."""
 

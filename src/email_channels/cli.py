@@ -17,7 +17,7 @@ from email_channels.config import Settings
 
 if TYPE_CHECKING:
     from email_channels.db.engine import Database
-    from email_channels.ses_setups.lifecycle import Reconciled
+    from email_channels.ses_setups.reconcile import Reconciled
 
 # The web stack and Alembic are imported by the commands that use them: `--help` and the
 # key commands stay quick.
@@ -140,13 +140,18 @@ def reconcile(
     older_than: Annotated[
         float | None,
         typer.Option(
-            help="Only setups stuck this many seconds (default: 6 x UPSTREAM_TIMEOUT, "
-            "at least 300), so that work still running elsewhere is left alone."
+            min=0,
+            help="Grace period in seconds, for stuck setups and untracked SES resources alike "
+            "(default: 6 x UPSTREAM_TIMEOUT, at least 300). Work whose owner is alive is "
+            "never taken, whatever this says.",
         ),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only print what would be done; change nothing.")
+    ] = False,
 ) -> None:
-    """Roll back creates and finish deletes that a crash or an SES outage interrupted; drop
-    expired idempotency keys."""
+    """Roll back creates and finish deletes that a crash or an SES outage interrupted; delete
+    this deployment's SES resources that no setup knows; drop expired idempotency keys."""
     from email_channels.app import build_ses_setup_service
     from email_channels.idempotency.service import Idempotency
 
@@ -158,20 +163,28 @@ def reconcile(
             service = await build_ses_setup_service(
                 settings, database, stack, join_running_sandbox=True
             )
-            report = await service.lifecycle.reconcile(older_than=timedelta(seconds=seconds))
-        purged = await Idempotency(database).purge_expired()
-        typer.echo(f"removed {purged} expired idempotency keys", err=True)
+            report = await service.reconciler.run(
+                older_than=timedelta(seconds=seconds), dry_run=dry_run
+            )
+        if not dry_run:
+            purged = await Idempotency(database).purge_expired()
+            typer.echo(f"removed {purged} expired idempotency keys", err=True)
         return report
 
     report = _with_database(run)
+    would = "would " if dry_run else ""
     for label, ids in (
-        ("rolled back", report.rolled_back),
-        ("deleted", report.deleted),
+        ("roll back" if dry_run else "rolled back", report.rolled_back),
+        ("delete" if dry_run else "deleted", report.deleted),
         ("failed", report.failed),
     ):
         for setup_id in ids:
-            typer.echo(f"{label}\t{setup_id}")
-    if report.failed:
+            typer.echo(f"{would if label != 'failed' else ''}{label}\t{setup_id}")
+    for resource in report.swept:
+        typer.echo(f"{would}{'sweep' if dry_run else 'swept'}\t{resource}")
+    for resource in report.sweep_failed:
+        typer.echo(f"failed\t{resource}")
+    if not report.settled:
         raise typer.Exit(1)
 
 

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     dns_timeout: float = Field(default=2.0, gt=0)
     dns_lifetime: float = Field(default=4.0, gt=0)
     upstream_timeout: float = Field(default=10.0, gt=0)
+    # Tags this deployment's SES resources, so that `reconcile` sweeps only its own.
+    deployment_id: str = Field(default="default", min_length=1, max_length=128)
 
     @field_validator("dns_nameservers", mode="before")
     @classmethod

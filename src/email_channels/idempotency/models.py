@@ -22,6 +22,9 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical body
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The holder's token: completing or releasing the key is conditional on it, so a holder
+    # that was taken over (it looked dead) cannot overwrite its successor's answer.
+    token: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     # Null while the first request runs.
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -1,10 +1,15 @@
-"""The SES side of a setup's life: the create saga, the teardown, and reconcile.
+"""The SES side of a setup's life: the create saga and the teardown, each under a lease.
 
-A create is a saga: the row is written first (`provisioning`, its unique constraints reserving
-the names), then SES is called; each step that may have been applied is recorded on the row
-before the next one starts, and a failure undoes them in reverse order. A delete marks the row
-`deleting`, tears SES down, then removes the row. Every SES delete is idempotent (NotFound counts
-as done), so `reconcile` can finish whatever a crash or an SES outage interrupted.
+One owner at a time: whoever drives a setup's SES resources (a create, a delete, reconcile)
+holds the row's lease (a token and an expiry on the database's clock). It renews the lease
+before each round of SES calls, and every write that ends its work is conditional on the
+token, so a late or duplicate actor changes nothing.
+
+A create writes the row first (`provisioning`, its unique constraints reserving the names),
+then calls SES; each step that may have been applied is recorded on the row before the next
+one starts, and a failure undoes them in reverse order. A delete marks the row `deleting`,
+tears SES down, then removes the row. Before a tenant or identity is deleted its tags are read:
+one tagged with another setup is never touched (fenced deletes).
 """
 
 from __future__ import annotations
@@ -12,36 +17,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
-from email_channels.errors import AppError, Conflict, InvalidInput, NotFound, UpstreamUnreachable
-from email_channels.integrations.ses import SesGateway, identity_arn
+from email_channels.errors import AppError, Conflict, NotFound, ServiceUnavailable
+from email_channels.integrations.ses import (
+    TAG_CREATED_AT,
+    TAG_DEPLOYMENT,
+    TAG_SETUP_ID,
+    TAG_WORKSPACE_ID,
+    SesRegions,
+    identity_arn,
+    maybe_applied,
+)
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.ses_setups.repository import DeleteClaim
 
 logger = logging.getLogger(__name__)
 
 TENANT, IDENTITY, ASSOCIATION = "tenant", "identity", "association"
+ALL_STEPS = (TENANT, IDENTITY, ASSOCIATION)
 
 
-@dataclass
-class Reconciled:
-    """What one `reconcile` run did, by setup id."""
+class LeaseLost(ServiceUnavailable):
+    """Another actor took the setup over (this one looked dead): its work stops here."""
 
-    rolled_back: list[uuid.UUID] = field(default_factory=list)
-    deleted: list[uuid.UUID] = field(default_factory=list)
-    failed: list[uuid.UUID] = field(default_factory=list)
-
-
-def _maybe_applied(error: BaseException) -> bool:
-    # A refusal (already exists, bad request) or an unreachable endpoint applied nothing;
-    # a timeout or a 5xx may have, so the compensation deletes (idempotently) to be sure.
-    return not isinstance(error, (Conflict, InvalidInput, UpstreamUnreachable))
+    def __init__(self) -> None:
+        super().__init__(
+            "The SES setup was taken over by another process while this request waited on "
+            "Amazon SES; retry the request."
+        )
 
 
 async def _all(*steps: Awaitable[Any]) -> list[Any]:
@@ -57,38 +64,104 @@ async def _all(*steps: Awaitable[Any]) -> list[Any]:
     return outcomes
 
 
+def is_ours(tags: dict[str, str] | None, setup_id: uuid.UUID, *, untagged_ok: bool) -> bool:
+    """Whether a resource may be deleted for this setup: it exists, and no tag names another.
+
+    `untagged_ok`: a resource without the setup tag counts as the row's (a setup created
+    before resources were tagged). Never for the undo of a create: every create tags what
+    it makes, so an untagged resource of that name was there before it.
+    """
+    if tags is None:
+        return False
+    owner = tags.get(TAG_SETUP_ID)
+    return owner == str(setup_id) or (owner is None and untagged_ok)
+
+
+class Lease:
+    """The lease one actor holds on one setup row."""
+
+    def __init__(self, *, db: Database, setup_id: uuid.UUID, seconds: float) -> None:
+        self.db = db
+        self.setup_id = setup_id
+        self.seconds = seconds
+        self.token = uuid.uuid4()
+
+    async def renew(self, **values: Any) -> None:
+        """Extend the lease before the next round of SES calls; raise when it was taken."""
+        async with self.db.transaction() as session:
+            held = await repository.renew_lease(
+                session, setup_id=self.setup_id, token=self.token, seconds=self.seconds, **values
+            )
+        if not held:
+            raise LeaseLost()
+
+    async def end(self, **values: Any) -> bool:
+        """Release the lease, setting `values`; False when another actor holds it now."""
+        async with self.db.transaction() as session:
+            return await repository.end_lease(
+                session, setup_id=self.setup_id, token=self.token, **values
+            )
+
+    async def forget(self) -> bool:
+        """Delete the row if this lease still holds it."""
+        async with self.db.transaction() as session:
+            return await repository.delete_leased(session, setup_id=self.setup_id, token=self.token)
+
+
 class SetupLifecycle:
     """Creates and deletes the SES resources of setups, recording each step in the row."""
 
-    def __init__(self, *, db: Database, ses: SesGateway) -> None:
+    def __init__(
+        self, *, db: Database, ses: SesRegions, deployment_id: str, lease_seconds: float
+    ) -> None:
         self._db = db
         self._ses = ses
+        self._deployment_id = deployment_id
+        self.lease_seconds = lease_seconds
+
+    def lease(self, setup_id: uuid.UUID) -> Lease:
+        """A new lease token for `setup_id` (not yet taken)."""
+        return Lease(db=self._db, setup_id=setup_id, seconds=self.lease_seconds)
 
     async def create(self, setup: SesSetup) -> None:
         """Insert `setup` and provision it in SES; on failure undo, then raise."""
+        lease = self.lease(setup.id)
         setup.provisioning_steps = [TENANT, IDENTITY]  # the intent, before SES is touched
         async with self._db.transaction() as session:
             await repository.insert_setup(session, setup)
-        try:
-            await self._provision(setup)
-        except AppError:
-            await self._undo_create(setup)
-            raise
-        async with self._db.transaction() as session:
-            await repository.update_setup(
-                session,
-                setup.id,
-                state=SetupState.ACTIVE.value,
-                state_changed_at=utc_now(),
-                dkim_tokens=setup.dkim_tokens,
-                signing_hosted_zone=setup.signing_hosted_zone,
+            await repository.take_lease(
+                session, setup_id=setup.id, token=lease.token, seconds=lease.seconds
             )
+        try:
+            await self._provision(setup, lease)
+        except LeaseLost:
+            raise  # the new holder finishes or undoes the create
+        except AppError:
+            await self.undo_create(setup, lease)
+            raise
+        ended = await lease.end(
+            state=SetupState.ACTIVE.value,
+            dkim_tokens=setup.dkim_tokens,
+            signing_hosted_zone=setup.signing_hosted_zone,
+        )
+        if not ended:
+            raise LeaseLost()
         setup.state = SetupState.ACTIVE.value
 
-    async def _provision(self, setup: SesSetup) -> None:
+    def _tags(self, setup: SesSetup) -> dict[str, str]:
+        return {
+            TAG_SETUP_ID: str(setup.id),
+            TAG_WORKSPACE_ID: setup.workspace_id,
+            TAG_DEPLOYMENT: self._deployment_id,
+            TAG_CREATED_AT: setup.created_at.isoformat(timespec="seconds"),
+        }
+
+    async def _provision(self, setup: SesSetup, lease: Lease) -> None:
+        ses = await self._ses.region(setup.region)
+        tags = self._tags(setup)
         tenant, identity = await asyncio.gather(
-            self._ses.create_tenant(setup.tenant_name),
-            self._ses.create_domain_identity(setup.domain_identity),
+            ses.create_tenant(setup.tenant_name, tags=tags),
+            ses.create_domain_identity(setup.domain_identity, tags=tags),
             return_exceptions=True,
         )
         failure = next((o for o in (tenant, identity) if isinstance(o, BaseException)), None)
@@ -96,7 +169,7 @@ class SetupLifecycle:
             setup.provisioning_steps = [
                 step
                 for step, outcome in ((TENANT, tenant), (IDENTITY, identity))
-                if not isinstance(outcome, BaseException) or _maybe_applied(outcome)
+                if not isinstance(outcome, BaseException) or maybe_applied(outcome)
             ]
             raise failure
         assert not isinstance(tenant, BaseException)
@@ -105,100 +178,103 @@ class SetupLifecycle:
         setup.identity_arn = identity_arn(tenant_arn=tenant.arn, domain=setup.domain_identity)
         setup.dkim_tokens = list(identity.dkim_tokens)
         setup.signing_hosted_zone = identity.signing_hosted_zone
-        setup.provisioning_steps = [TENANT, IDENTITY, ASSOCIATION]
-        async with self._db.transaction() as session:
-            await repository.update_setup(
-                session,
-                setup.id,
-                tenant_arn=setup.tenant_arn,
-                identity_arn=setup.identity_arn,
-                provisioning_steps=setup.provisioning_steps,
-            )
+        setup.provisioning_steps = list(ALL_STEPS)
+        await lease.renew(
+            tenant_arn=setup.tenant_arn,
+            identity_arn=setup.identity_arn,
+            provisioning_steps=setup.provisioning_steps,
+        )
         await _all(
-            self._ses.put_mail_from(
+            ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
-            self._ses.associate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn),
+            ses.associate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn),
         )
 
-    async def _undo_create(self, setup: SesSetup) -> bool:
-        """Compensate the recorded steps in reverse; the row goes only once SES is clean."""
-        steps = setup.provisioning_steps
+    async def undo_create(self, setup: SesSetup, lease: Lease) -> bool:
+        """Compensate the recorded steps in reverse; the row goes only once SES is clean.
+
+        On failure the row stays `provisioning` with what may remain in SES, for reconcile.
+        """
         try:
-            if ASSOCIATION in steps and setup.identity_arn:
-                await self._ses.disassociate(
-                    tenant_name=setup.tenant_name, resource_arn=setup.identity_arn
-                )
-            undo = []
-            if IDENTITY in steps:
-                undo.append(self._ses.delete_domain_identity(setup.domain_identity))
-            if TENANT in steps:
-                undo.append(self._ses.delete_tenant(setup.tenant_name))
-            await _all(*undo)
-        except AppError:
-            # The row stays `provisioning` with what may remain in SES, for `reconcile`.
-            logger.exception("create of %s: compensation failed", setup.id)
-            async with self._db.transaction() as session:
-                await repository.update_setup(session, setup.id, provisioning_steps=steps)
+            await lease.renew(provisioning_steps=setup.provisioning_steps)
+            await self._remove(setup, lease, steps=setup.provisioning_steps, untagged_ok=False)
+        except LeaseLost:
             return False
-        async with self._db.transaction() as session:
-            await repository.delete_setup(session, setup.id)
-        return True
+        except AppError:
+            logger.exception("create of %s: compensation failed", setup.id)
+            await lease.end()
+            return False
+        return await lease.forget()
 
     async def delete(self, *, workspace_id: str, setup_id: uuid.UUID) -> None:
         """Tear down the SES resources, then forget the setup; refused while referenced."""
+        lease = self.lease(setup_id)
         async with self._db.transaction() as session:
-            setup, referenced = await repository.begin_delete(
-                session, workspace_id=workspace_id, setup_id=setup_id
+            setup, claim, referenced = await repository.claim_delete(
+                session,
+                workspace_id=workspace_id,
+                setup_id=setup_id,
+                token=lease.token,
+                seconds=lease.seconds,
             )
-            if setup is None:
+            if claim is DeleteClaim.NOT_FOUND:
                 raise NotFound("No SES setup with this id in this workspace.")
+            if claim is DeleteClaim.IN_PROGRESS:
+                raise Conflict("A delete of this SES setup is in progress.")
             if referenced:
                 raise Conflict(
                     "The SES setup is still referenced by use cases; delete those first."
                 )
-        # On failure the row stays `deleting`: readable and unchanged for clients, closed to
-        # new use cases (part of it may be gone from SES), finished by a retry or `reconcile`.
-        await self._tear_down(setup)
-        async with self._db.transaction() as session:
-            await repository.delete_setup(session, setup.id)
+        assert setup is not None
+        await self.finish_delete(setup, lease)
 
-    async def _tear_down(self, setup: SesSetup) -> None:
-        if setup.identity_arn:
-            await self._ses.disassociate(
-                tenant_name=setup.tenant_name, resource_arn=setup.identity_arn
-            )
+    async def finish_delete(self, setup: SesSetup, lease: Lease) -> None:
+        """Tear down a setup whose `deleting` row `lease` holds, then forget the row.
+
+        On failure the row stays `deleting`: readable and unchanged for clients, closed to
+        new use cases (part of it may be gone from SES), and free for a retry to take over.
+        """
+        try:
+            await self._remove(setup, lease, steps=ALL_STEPS, untagged_ok=True)
+        except LeaseLost:
+            raise
+        except AppError:
+            await lease.end()
+            raise
+        # False: another actor took over and finishes (or finished) the same teardown.
+        await lease.forget()
+
+    async def _remove(
+        self, setup: SesSetup, lease: Lease, *, steps: Sequence[str], untagged_ok: bool
+    ) -> None:
+        """Delete what of `steps` SES has for this setup, association first; fenced by tags."""
+        ses = await self._ses.region(setup.region)
+        tenant_tags, identity_tags = await _all(
+            ses.tenant_tags(setup.tenant_name) if TENANT in steps else _none(),
+            ses.identity_tags(setup.domain_identity) if IDENTITY in steps else _none(),
+        )
+        tenant_ours = is_ours(tenant_tags, setup.id, untagged_ok=untagged_ok)
+        identity_ours = is_ours(identity_tags, setup.id, untagged_ok=untagged_ok)
+        for name, tags, ours in (
+            ("tenant", tenant_tags, tenant_ours),
+            ("identity", identity_tags, identity_ours),
+        ):
+            if tags is not None and not ours:
+                logger.warning(
+                    "setup %s: the SES %s of the same name belongs to setup %s; left alone",
+                    setup.id,
+                    name,
+                    tags.get(TAG_SETUP_ID),
+                )
+        if ASSOCIATION in steps and tenant_ours and setup.identity_arn:
+            await ses.disassociate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn)
+            await lease.renew()
         await _all(
-            self._ses.delete_domain_identity(setup.domain_identity),
-            self._ses.delete_tenant(setup.tenant_name),
+            *([ses.delete_domain_identity(setup.domain_identity)] if identity_ours else []),
+            *([ses.delete_tenant(setup.tenant_name)] if tenant_ours else []),
         )
 
-    async def reconcile(self, *, older_than: timedelta) -> Reconciled:
-        """Roll back creates and finish deletes that stopped half-way (crash, lost undo).
 
-        Only setups in that state for `older_than` are taken, so that a create or delete still
-        running in another process is left alone.
-        """
-        before = utc_now() - older_than
-        async with self._db.read() as connection:
-            creating = await repository.stale(
-                connection, state=SetupState.PROVISIONING, since_before=before
-            )
-            deleting = await repository.stale(
-                connection, state=SetupState.DELETING, since_before=before
-            )
-        report = Reconciled()
-        for setup in creating:
-            done = await self._undo_create(setup)
-            (report.rolled_back if done else report.failed).append(setup.id)
-        for setup in deleting:
-            try:
-                await self._tear_down(setup)
-            except AppError:
-                logger.exception("reconcile: teardown of %s failed", setup.id)
-                report.failed.append(setup.id)
-                continue
-            async with self._db.transaction() as session:
-                await repository.delete_setup(session, setup.id)
-            report.deleted.append(setup.id)
-        return report
+async def _none() -> None:
+    return None

@@ -47,5 +47,12 @@ class SesSetup(Base):
     # the order of the expected records; empty until the first check.
     dns_results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     dns_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Whoever drives the setup's SES resources (a create, a delete, reconcile) holds a lease:
+    # every write that ends its work is conditional on the token, so a late or duplicate
+    # actor changes nothing. It expires on the database's clock (a holder that died).
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from email_channels.db.base import utc_now
+from email_channels.db.clock import database_now
 from email_channels.errors import Conflict
 from email_channels.pagination import AnyRow, Cursor, keyset_query
 from email_channels.ses_setups.models import SesSetup, SetupState
@@ -99,34 +100,196 @@ async def list_page(
     return await _LIST.page(connection, after=after, limit=limit, workspace_id=workspace_id)
 
 
-async def begin_delete(
-    session: AsyncSession, *, workspace_id: str, setup_id: uuid.UUID
-) -> tuple[SesSetup | None, bool]:
-    """Mark the setup `deleting`; (setup, referenced). Nothing changes while referenced.
+class DeleteClaim(StrEnum):
+    CLAIMED = "claimed"
+    NOT_FOUND = "not_found"
+    IN_PROGRESS = "in_progress"  # another actor's delete holds a live lease
 
-    The UPDATE comes first so that it takes the row's write lock before the reference check:
-    a use case being created at the same moment either committed already (we see it) or
-    waits for us and then finds the setup no longer active.
-    """
-    result = await session.execute(
+
+def _lease_free() -> ColumnElement[bool]:
+    """Nobody holds the row, or its holder's lease has run out on the database's clock."""
+    return or_(SesSetup.lease_token.is_(None), SesSetup.lease_expires_at < database_now())
+
+
+def _returning_setup(statement: Any) -> Any:
+    return statement.returning(SesSetup.__table__).execution_options(synchronize_session=False)
+
+
+async def take_lease(
+    session: AsyncSession, *, setup_id: uuid.UUID, token: uuid.UUID, seconds: float
+) -> None:
+    """Give a row just inserted by this transaction to its creator; start its state clock."""
+    await session.execute(
         update(SesSetup)
-        .where(
-            SesSetup.id == setup_id,
-            SesSetup.workspace_id == workspace_id,
-            SesSetup.state.in_(VISIBLE_STATES),
+        .where(SesSetup.id == setup_id)
+        .values(
+            lease_token=token,
+            lease_expires_at=database_now(seconds),
+            state_changed_at=database_now(),
         )
-        .values(state=SetupState.DELETING.value, state_changed_at=utc_now())
-        .returning(SesSetup.__table__)
         .execution_options(synchronize_session=False)
     )
-    row = result.first()
+
+
+async def renew_lease(
+    session: AsyncSession,
+    *,
+    setup_id: uuid.UUID,
+    token: uuid.UUID,
+    seconds: float,
+    **values: Any,
+) -> bool:
+    """Extend the lease (and set `values`) if `token` still holds it; False: taken over."""
+    result = await session.execute(
+        update(SesSetup)
+        .where(SesSetup.id == setup_id, SesSetup.lease_token == token)
+        .values(lease_expires_at=database_now(seconds), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def end_lease(
+    session: AsyncSession, *, setup_id: uuid.UUID, token: uuid.UUID, **values: Any
+) -> bool:
+    """Release the lease (and set `values`) if `token` still holds it."""
+    values.update(lease_token=None, lease_expires_at=None)
+    if "state" in values:
+        values["state_changed_at"] = database_now()
+    result = await session.execute(
+        update(SesSetup)
+        .where(SesSetup.id == setup_id, SesSetup.lease_token == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def delete_leased(session: AsyncSession, *, setup_id: uuid.UUID, token: uuid.UUID) -> bool:
+    """Forget the setup if `token` still holds its lease."""
+    result = await session.execute(
+        delete(SesSetup).where(SesSetup.id == setup_id, SesSetup.lease_token == token)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+async def claim_delete(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    setup_id: uuid.UUID,
+    token: uuid.UUID,
+    seconds: float,
+) -> tuple[SesSetup | None, DeleteClaim, bool]:
+    """Mark the setup `deleting` under a lease: (setup, outcome, referenced by use cases).
+
+    An active setup is claimed; a `deleting` one only once its holder's lease has expired
+    (a delete that died is taken over, one that runs is not joined). The UPDATE comes first
+    so that it takes the row's write lock before the reference check: a use case being
+    created at the same moment either committed already (we see it) or waits for us and
+    then finds the setup no longer active. Nothing changes while referenced (the caller's
+    transaction rolls back).
+    """
+    mine = (SesSetup.id == setup_id) & (SesSetup.workspace_id == workspace_id)
+    row = (
+        await session.execute(
+            _returning_setup(
+                update(SesSetup)
+                .where(
+                    mine,
+                    or_(
+                        SesSetup.state == SetupState.ACTIVE.value,
+                        (SesSetup.state == SetupState.DELETING.value) & _lease_free(),
+                    ),
+                )
+                .values(
+                    state=SetupState.DELETING.value,
+                    state_changed_at=database_now(),
+                    lease_token=token,
+                    lease_expires_at=database_now(seconds),
+                )
+            )
+        )
+    ).first()
     if row is None:
-        return None, False
-    setup = SesSetup(**row._asdict())
+        busy = await session.scalar(
+            select(exists().where(mine, SesSetup.state == SetupState.DELETING.value))
+        )
+        return None, DeleteClaim.IN_PROGRESS if busy else DeleteClaim.NOT_FOUND, False
     referenced = bool(
         await session.scalar(select(exists().where(UseCase.ses_setup_id == setup_id)))
     )
-    return setup, referenced
+    return SesSetup(**row._asdict()), DeleteClaim.CLAIMED, referenced
+
+
+async def claim_stale(
+    session: AsyncSession,
+    *,
+    token: uuid.UUID,
+    seconds: float,
+    older_than: float,
+    skip: Sequence[uuid.UUID] = (),
+) -> SesSetup | None:
+    """Lease one setup left `provisioning` or `deleting` for `older_than` seconds, if any.
+
+    The claim is one conditional UPDATE: two reconcilers (or a reconcile and a retried
+    DELETE) never drive the same row, and a create or delete whose lease is live is left
+    alone however old it is. `skip`: rows this run already tried.
+    """
+    candidate = (
+        select(SesSetup.id)
+        .where(
+            SesSetup.state.in_((SetupState.PROVISIONING.value, SetupState.DELETING.value)),
+            SesSetup.state_changed_at < database_now(-older_than),
+            _lease_free(),
+            SesSetup.id.not_in(skip) if skip else true(),
+        )
+        .order_by(SesSetup.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            _returning_setup(
+                update(SesSetup)
+                .where(SesSetup.id == candidate, _lease_free())
+                .values(lease_token=token, lease_expires_at=database_now(seconds))
+            )
+        )
+    ).first()
+    return None if row is None else SesSetup(**row._asdict())
+
+
+async def stale(connection: AsyncConnection, *, older_than: float) -> list[SesSetup]:
+    """What `claim_stale` would take now, without taking it (for a dry run)."""
+    rows = await connection.execute(
+        select(SesSetup.__table__)
+        .where(
+            SesSetup.state.in_((SetupState.PROVISIONING.value, SetupState.DELETING.value)),
+            SesSetup.state_changed_at < database_now(-older_than),
+            _lease_free(),
+        )
+        .order_by(SesSetup.created_at)
+    )
+    return [SesSetup(**row._asdict()) for row in rows]
+
+
+async def known_ids(connection: AsyncConnection) -> set[str]:
+    """The id of every setup row, whatever its state (the sweep spares what a row knows)."""
+    return {str(setup_id) for setup_id in await connection.scalars(select(SesSetup.id))}
+
+
+async def regions_in_use(connection: AsyncConnection) -> set[str]:
+    """Every region a setup row names."""
+    return set(await connection.scalars(select(SesSetup.region).distinct()))
+
+
+async def database_time(connection: AsyncConnection) -> datetime:
+    """The database's clock now."""
+    now = await connection.scalar(select(database_now()))
+    assert isinstance(now, datetime)
+    return now
 
 
 async def store_check(
@@ -150,15 +313,3 @@ async def store_check(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-
-
-async def stale(
-    connection: AsyncConnection, *, state: SetupState, since_before: datetime
-) -> list[SesSetup]:
-    """Setups in `state` since before `since_before`: left there by a crash or a lost undo."""
-    rows = await connection.execute(
-        select(SesSetup.__table__)
-        .where(SesSetup.state == state.value, SesSetup.state_changed_at < since_before)
-        .order_by(SesSetup.created_at)
-    )
-    return [SesSetup(**row._asdict()) for row in rows]

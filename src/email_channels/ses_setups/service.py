@@ -10,12 +10,13 @@ from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.errors import NotFound
 from email_channels.integrations.dns import DnsLookup
-from email_channels.integrations.ses import SesGateway
+from email_channels.integrations.ses import SesRegions
 from email_channels.pagination import read_page
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
 from email_channels.ses_setups.lifecycle import SetupLifecycle
 from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.ses_setups.reconcile import Reconciler
 from email_channels.ses_setups.records import ExpectedRecord, expected_records
 from email_channels.ses_setups.schemas import SesSetupCreate
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
@@ -80,19 +81,29 @@ class SesSetupService:
         self,
         *,
         db: Database,
-        ses: SesGateway,
+        ses: SesRegions,
         dns: DnsLookup,
         region: str,
         mail_from_subdomain: str,
         dns_lifetime: float,
+        deployment_id: str,
+        lease_seconds: float,
     ) -> None:
         self._db = db
-        self._ses = ses
         self._dns = dns
         self._region = region
         self._mail_from_subdomain = mail_from_subdomain
         self._dns_lifetime = dns_lifetime
-        self.lifecycle = SetupLifecycle(db=db, ses=ses)
+        self.lifecycle = SetupLifecycle(
+            db=db, ses=ses, deployment_id=deployment_id, lease_seconds=lease_seconds
+        )
+        self.reconciler = Reconciler(
+            db=db,
+            ses=ses,
+            lifecycle=self.lifecycle,
+            deployment_id=deployment_id,
+            default_region=region,
+        )
         # Public so that operators and tests can see what is in flight.
         self.checks: SingleFlight[dict[str, Any]] = SingleFlight()
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+# The tags that fence this service's SES resources (DESIGN.md section 7).
+TAG_SETUP_ID = "email-channels:setup-id"
+TAG_WORKSPACE_ID = "email-channels:workspace-id"
+TAG_DEPLOYMENT = "email-channels:deployment"
+TAG_CREATED_AT = "email-channels:created-at"
+
+Tags = Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +29,15 @@ class DomainIdentity:
 
 
 class SesGateway(Protocol):
-    """SES v2 operations; failures raise AppErrors (409, 422, 502, 504).
+    """SES v2 operations in one region; failures raise AppErrors (409, 422, 502, 504).
 
-    Deletes are idempotent: a resource that is already gone counts as deleted.
+    Deletes are idempotent: a resource that is already gone counts as deleted. A failure
+    carries whether SES may have applied the operation (`maybe_applied`).
     """
 
-    async def create_tenant(self, tenant_name: str) -> Tenant: ...
+    async def create_tenant(self, tenant_name: str, *, tags: Tags) -> Tenant: ...
 
-    async def create_domain_identity(self, domain: str) -> DomainIdentity: ...
+    async def create_domain_identity(self, domain: str, *, tags: Tags) -> DomainIdentity: ...
 
     async def put_mail_from(self, *, domain: str, mail_from_domain: str) -> None: ...
 
@@ -35,9 +45,41 @@ class SesGateway(Protocol):
 
     async def disassociate(self, *, tenant_name: str, resource_arn: str) -> None: ...
 
+    async def tenant_tags(self, tenant_name: str) -> dict[str, str] | None:
+        """The tenant's tags; None when there is no such tenant."""
+        ...
+
+    async def identity_tags(self, domain: str) -> dict[str, str] | None:
+        """The identity's tags; None when there is no such identity."""
+        ...
+
     async def delete_domain_identity(self, domain: str) -> None: ...
 
     async def delete_tenant(self, tenant_name: str) -> None: ...
+
+    def tenant_names(self) -> AsyncIterator[str]:
+        """Every tenant of the account in this region, page by page."""
+        ...
+
+    def domain_identities(self) -> AsyncIterator[str]:
+        """Every domain identity of the account in this region, page by page."""
+        ...
+
+
+class SesRegions(Protocol):
+    """One SES gateway per region: a setup's calls go to the region stored on its row."""
+
+    async def region(self, name: str) -> SesGateway: ...
+
+
+def maybe_applied(error: BaseException) -> bool:
+    """Whether SES may have applied the failed operation (unknown failures: yes)."""
+    return bool(getattr(error, "ses_maybe_applied", True))
+
+
+def mark_applied(error: BaseException, *, maybe: bool) -> None:
+    """Record on a failure what every attempt of the operation saw."""
+    error.ses_maybe_applied = maybe  # type: ignore[attr-defined]
 
 
 def identity_arn(*, tenant_arn: str, domain: str) -> str:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from aiohttp import ClientConnectorError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    ProxyConnectionError,
     ReadTimeoutError,
 )
 
@@ -28,7 +32,13 @@ from email_channels.errors import (
     UpstreamUnavailable,
     UpstreamUnreachable,
 )
-from email_channels.integrations.ses import DomainIdentity, Tenant
+from email_channels.integrations.ses import (
+    TAG_SETUP_ID,
+    DomainIdentity,
+    Tags,
+    Tenant,
+    mark_applied,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +48,22 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE = 0.05  # seconds; attempt n waits up to base * 2**n, jittered
 BACKOFF_CAP = 1.0
 
-THROTTLING_CODES = frozenset(
-    {"TooManyRequestsException", "ThrottlingException", "Throttling", "LimitExceededException"}
-)
-
+THROTTLING_CODES = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
+# An account quota (tenants, identities): no retry helps; an operator must raise it.
+QUOTA_CODE = "LimitExceededException"
+PAGE_SIZE = 100
 
 # Which request field an SES BadRequest is about, per operation: the 422 names it.
 _FIELD_OF = {
     "CreateTenant": "tenant_name",
     "CreateEmailIdentity": "domain_identity",
     "PutEmailIdentityMailFromAttributes": "domain_identity",
+}
+# What an AlreadyExists of a create is about, in the client's words.
+_EXISTING = {
+    "CreateTenant": "a tenant with this name",
+    "CreateEmailIdentity": "an identity for this domain",
+    "CreateTenantResourceAssociation": "this association",
 }
 
 
@@ -71,6 +87,20 @@ def _retryable(error: Exception, *, missing_ok: bool) -> bool:
     return isinstance(error, (EndpointConnectionError, ReadTimeoutError, ConnectTimeoutError))
 
 
+def _not_sent(error: Exception) -> bool:
+    """The attempt cannot have reached SES: refused or failed before the request was sent."""
+    if isinstance(error, ClientError):
+        return _code_and_status(error)[1] < 500  # a 4xx is a refusal: nothing applied
+    if isinstance(error, (ConnectTimeoutError, ProxyConnectionError)):
+        return True
+    if isinstance(error, EndpointConnectionError):
+        # aiobotocore also reports a reset after sending as EndpointConnectionError; only a
+        # failed connect or name lookup proves the request never left.
+        cause = error.kwargs.get("error")
+        return isinstance(cause, (ClientConnectorError, socket.gaierror))
+    return False
+
+
 class SesNotFound(Exception):
     """The SES resource does not exist (internal: deletes treat it as done)."""
 
@@ -80,36 +110,53 @@ class _AppliedEarlier(Exception):
 
 
 def _translate(operation: str, error: Exception, *, missing_ok: bool) -> Exception:
-    """Map a botocore failure of the last attempt to the error the client should see."""
+    """Map a botocore failure of the last attempt to the error the client should see.
+
+    The words are ours: SES messages carry ARNs, account ids and endpoints, which stay in
+    the log (with the request id) and out of answers.
+    """
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
         return UpstreamTimeout(f"Amazon SES did not answer {operation} in time.")
     if isinstance(error, EndpointConnectionError):
         return UpstreamUnreachable(f"Amazon SES could not be reached for {operation}.")
     if isinstance(error, ClientError):
         code, status = _code_and_status(error)
-        message = str(error.response.get("Error", {}).get("Message", "")) or code
         if code == "NotFoundException":
             if missing_ok:
-                return SesNotFound(message)
-            return UpstreamUnavailable(f"Amazon SES failed {operation}: {message}")
+                return SesNotFound(operation)
+            return UpstreamUnavailable(f"Amazon SES failed {operation}: a resource is missing.")
         if code == "AlreadyExistsException":
-            return Conflict(f"Amazon SES already has this resource: {message}")
+            existing = _EXISTING.get(operation, "this resource")
+            return Conflict(f"Amazon SES already has {existing}.")
         if code == "BadRequestException":
             field = _FIELD_OF.get(operation, "body")
             return InvalidInput(
-                f"Amazon SES rejected {operation}: {message}",
-                errors=[FieldError(field=field, message=f"Amazon SES rejected it: {message}")],
+                f"Amazon SES rejected {operation}.",
+                errors=[FieldError(field=field, message="Amazon SES rejected this value.")],
+            )
+        if code == QUOTA_CODE:
+            return UpstreamUnavailable(
+                f"Amazon SES refused {operation}: the SES account has reached a quota "
+                "(tenants or identities). An operator must raise it; retrying will not help."
             )
         if status >= 500 or code in THROTTLING_CODES:
-            return UpstreamUnavailable(f"Amazon SES failed {operation}: {code or status}.")
-        return UpstreamUnavailable(f"Amazon SES refused {operation}: {code} ({status}).")
+            return UpstreamUnavailable(f"Amazon SES failed {operation} ({code or status}).")
+        return UpstreamUnavailable(f"Amazon SES refused {operation} ({status}).")
     if isinstance(error, BotoCoreError):
-        return UpstreamUnavailable(f"Amazon SES failed {operation}: {error}.")
+        return UpstreamUnavailable(f"Amazon SES failed {operation}.")
     return error
 
 
+def _tags(tags: Tags) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _tag_map(raw: Any) -> dict[str, str]:
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+
+
 class AioBotocoreSes:
-    """The `SesGateway` on aiobotocore, one client per process, opened in the app's lifespan."""
+    """The `SesGateway` of one region on aiobotocore, opened by `AioBotocoreRegions`."""
 
     def __init__(
         self,
@@ -155,24 +202,30 @@ class AioBotocoreSes:
 
         The answer follows the last attempt: a 5xx or throttling answer is a 502 even when the
         deadline then leaves no time for another try; no answer before the deadline is a 504.
+        Whether SES may have applied the operation follows every attempt: one attempt that may
+        have reached it is enough (`maybe_applied` on the raised error).
         `missing_ok`: NotFound is an answer (raised as SesNotFound), not a failure.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
+        maybe = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with asyncio.timeout_at(deadline):
                     return await call()
             except TimeoutError as error:
                 logger.warning("SES %s: no answer before the deadline", operation)
-                raise UpstreamTimeout(f"Amazon SES did not answer {operation} in time.") from error
+                failure = UpstreamTimeout(f"Amazon SES did not answer {operation} in time.")
+                mark_applied(failure, maybe=True)
+                raise failure from error
             except (BotoCoreError, ClientError) as error:
                 already = (
                     isinstance(error, ClientError)
                     and _code_and_status(error)[0] == "AlreadyExistsException"
                 )
-                if already and attempt > 1:
+                if already and attempt > 1 and maybe:
                     raise _AppliedEarlier(operation) from error
+                maybe = maybe or not _not_sent(error)
                 translated = _translate(operation, error, missing_ok=missing_ok)
                 backoff = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
                 if (
@@ -182,35 +235,41 @@ class AioBotocoreSes:
                 ):
                     if not isinstance(translated, SesNotFound):
                         logger.warning("SES %s failed: %r", operation, error)
+                    mark_applied(translated, maybe=maybe)
                     raise translated from error
+                logger.info("SES %s attempt %d failed, retrying: %r", operation, attempt, error)
             await asyncio.sleep(backoff)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
-    async def create_tenant(self, tenant_name: str) -> Tenant:
+    async def create_tenant(self, tenant_name: str, *, tags: Tags) -> Tenant:
         try:
             response = await self._call(
-                "CreateTenant", lambda: self._client.create_tenant(TenantName=tenant_name)
+                "CreateTenant",
+                lambda: self._client.create_tenant(TenantName=tenant_name, Tags=_tags(tags)),
             )
         except _AppliedEarlier:
             found = await self._call(
                 "GetTenant", lambda: self._client.get_tenant(TenantName=tenant_name)
             )
             response = found["Tenant"]
+            _check_ours(response.get("Tags"), tags, operation="CreateTenant")
         return Tenant(name=response["TenantName"], arn=response["TenantArn"])
 
-    async def create_domain_identity(self, domain: str) -> DomainIdentity:
+    async def create_domain_identity(self, domain: str, *, tags: Tags) -> DomainIdentity:
         try:
             response = await self._call(
                 "CreateEmailIdentity",
                 lambda: self._client.create_email_identity(
                     EmailIdentity=domain,
                     DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
+                    Tags=_tags(tags),
                 ),
             )
         except _AppliedEarlier:
             response = await self._call(
                 "GetEmailIdentity", lambda: self._client.get_email_identity(EmailIdentity=domain)
             )
+            _check_ours(response.get("Tags"), tags, operation="CreateEmailIdentity")
         dkim = response.get("DkimAttributes", {})
         tokens = tuple(dkim.get("Tokens", ()))
         zone = dkim.get("SigningHostedZone")
@@ -245,6 +304,30 @@ class AioBotocoreSes:
             ),
         )
 
+    # GetTenant and GetEmailIdentity answer existence and tags in one call, and need no ARN
+    # (no identity operation returns an identity's ARN).
+    async def tenant_tags(self, tenant_name: str) -> dict[str, str] | None:
+        try:
+            response = await self._call(
+                "GetTenant",
+                lambda: self._client.get_tenant(TenantName=tenant_name),
+                missing_ok=True,
+            )
+        except SesNotFound:
+            return None
+        return _tag_map(response["Tenant"].get("Tags"))
+
+    async def identity_tags(self, domain: str) -> dict[str, str] | None:
+        try:
+            response = await self._call(
+                "GetEmailIdentity",
+                lambda: self._client.get_email_identity(EmailIdentity=domain),
+                missing_ok=True,
+            )
+        except SesNotFound:
+            return None
+        return _tag_map(response.get("Tags"))
+
     async def delete_domain_identity(self, domain: str) -> None:
         await self._delete(
             "DeleteEmailIdentity", lambda: self._client.delete_email_identity(EmailIdentity=domain)
@@ -255,8 +338,80 @@ class AioBotocoreSes:
             "DeleteTenant", lambda: self._client.delete_tenant(TenantName=tenant_name)
         )
 
+    async def tenant_names(self) -> AsyncIterator[str]:
+        async for page in self._pages("ListTenants", self._client.list_tenants):
+            for tenant in page.get("Tenants", ()):
+                yield str(tenant["TenantName"])
+
+    async def domain_identities(self) -> AsyncIterator[str]:
+        async for page in self._pages("ListEmailIdentities", self._client.list_email_identities):
+            for identity in page.get("EmailIdentities", ()):
+                if identity.get("IdentityType") == "DOMAIN":
+                    yield str(identity["IdentityName"])
+
+    async def _pages(
+        self, operation: str, list_call: Callable[..., Awaitable[Any]]
+    ) -> AsyncIterator[Any]:
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"PageSize": PAGE_SIZE}
+            if token:
+                kwargs["NextToken"] = token
+            page = await self._call(operation, functools.partial(list_call, **kwargs))
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
     async def _delete(self, operation: str, call: Callable[[], Awaitable[Any]]) -> None:
         try:
             await self._call(operation, call, missing_ok=True)
         except SesNotFound:
             return  # already gone: a delete is done when the resource is absent
+
+
+def _check_ours(found: Any, tags: Tags, *, operation: str) -> None:
+    """After a lost answer, the resource SES has must be the one this create tagged."""
+    if _tag_map(found).get(TAG_SETUP_ID) != tags.get(TAG_SETUP_ID):
+        existing = _EXISTING.get(operation, "this resource")
+        failure = Conflict(f"Amazon SES already has {existing}.")
+        mark_applied(failure, maybe=True)  # ours may exist too: compensate to be sure
+        raise failure
+
+
+class AioBotocoreRegions:
+    """One `AioBotocoreSes` per region in use, opened on first use, closed together."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        endpoint_url: str | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._endpoint_url = endpoint_url
+        self._credentials = credentials
+        self._clients: dict[str, AioBotocoreSes] = {}
+        self._lock = asyncio.Lock()
+
+    async def region(self, name: str) -> AioBotocoreSes:
+        client = self._clients.get(name)
+        if client is not None:
+            return client
+        async with self._lock:
+            if name not in self._clients:
+                client = AioBotocoreSes(
+                    region=name,
+                    timeout=self._timeout,
+                    endpoint_url=self._endpoint_url,
+                    credentials=self._credentials,
+                )
+                await client.open()
+                self._clients[name] = client
+            return self._clients[name]
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()

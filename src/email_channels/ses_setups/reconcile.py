@@ -1,0 +1,199 @@
+"""Reconcile: finish what crashes left half-done, and sweep SES for what no row knows.
+
+Safe beside live traffic and on several machines at once: rows are claimed one at a time with
+the same lease as a create or a delete (a row whose holder is alive is never taken), and the
+sweep deletes only resources tagged with this deployment, older than the grace period, whose
+setup id no row knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from email_channels.db.engine import Database
+from email_channels.errors import AppError
+from email_channels.integrations.ses import (
+    TAG_CREATED_AT,
+    TAG_DEPLOYMENT,
+    TAG_SETUP_ID,
+    SesGateway,
+    SesRegions,
+)
+from email_channels.ses_setups import repository
+from email_channels.ses_setups.lifecycle import LeaseLost, SetupLifecycle
+from email_channels.ses_setups.models import SesSetup, SetupState
+
+logger = logging.getLogger(__name__)
+
+LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Untracked:
+    """An SES resource of this deployment that no setup row knows."""
+
+    kind: str  # "tenant" | "identity"
+    region: str
+    name: str
+    setup_id: str  # what its tag says
+
+    def __str__(self) -> str:
+        return f"{self.kind}\t{self.region}\t{self.name}"
+
+
+@dataclass
+class Reconciled:
+    """What one `reconcile` run did (or, dry, would do)."""
+
+    dry_run: bool = False
+    rolled_back: list[uuid.UUID] = field(default_factory=list)
+    deleted: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+    swept: list[Untracked] = field(default_factory=list)
+    sweep_failed: list[Untracked] = field(default_factory=list)
+
+    @property
+    def settled(self) -> bool:
+        """Everything found was settled (or, dry, listed)."""
+        return not self.failed and not self.sweep_failed
+
+
+class Reconciler:
+    """Runs reconcile over the database and every SES region the setups use."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        ses: SesRegions,
+        lifecycle: SetupLifecycle,
+        deployment_id: str,
+        default_region: str,
+    ) -> None:
+        self._db = db
+        self._ses = ses
+        self._lifecycle = lifecycle
+        self._deployment_id = deployment_id
+        self._default_region = default_region
+
+    async def run(self, *, older_than: timedelta, dry_run: bool = False) -> Reconciled:
+        """Settle stale rows, then sweep untracked resources; both older than `older_than`."""
+        report = Reconciled(dry_run=dry_run)
+        seconds = older_than.total_seconds()
+        if dry_run:
+            async with self._db.read() as connection:
+                for setup in await repository.stale(connection, older_than=seconds):
+                    self._file(report, setup, settled=True)
+        else:
+            await self._settle_rows(report, older_than=seconds)
+        await self._sweep(report, older_than=older_than)
+        return report
+
+    async def _settle_rows(self, report: Reconciled, *, older_than: float) -> None:
+        tried: list[uuid.UUID] = []
+        while True:
+            lease = self._lifecycle.lease(uuid.uuid4())  # its setup id is set once claimed
+            async with self._db.transaction() as session:
+                setup = await repository.claim_stale(
+                    session,
+                    token=lease.token,
+                    seconds=lease.seconds,
+                    older_than=older_than,
+                    skip=tried,
+                )
+            if setup is None:
+                return
+            tried.append(setup.id)
+            lease.setup_id = setup.id
+            if setup.state == SetupState.PROVISIONING.value:
+                # Whatever the row recorded may exist; the undo is fenced by tags.
+                settled = await self._lifecycle.undo_create(setup, lease)
+            else:
+                try:
+                    await self._lifecycle.finish_delete(setup, lease)
+                    settled = True
+                except (AppError, LeaseLost):
+                    logger.exception("reconcile: teardown of %s failed", setup.id)
+                    settled = False
+            self._file(report, setup, settled=settled)
+
+    @staticmethod
+    def _file(report: Reconciled, setup: SesSetup, *, settled: bool) -> None:
+        if not settled:
+            report.failed.append(setup.id)
+        elif setup.state == SetupState.PROVISIONING.value:
+            report.rolled_back.append(setup.id)
+        else:
+            report.deleted.append(setup.id)
+
+    async def _sweep(self, report: Reconciled, *, older_than: timedelta) -> None:
+        async with self._db.read() as connection:
+            regions = await repository.regions_in_use(connection) | {self._default_region}
+            cutoff = await repository.database_time(connection) - older_than
+        for region in sorted(regions):
+            ses = await self._ses.region(region)
+            try:
+                found = await self._ours_in(ses, region=region, cutoff=cutoff)
+            except AppError:
+                logger.exception("reconcile: listing SES resources in %s failed", region)
+                report.sweep_failed.append(Untracked("account", region, "*", ""))
+                continue
+            # Read after listing: a resource seen above was made after its row was written.
+            async with self._db.read() as connection:
+                known = await repository.known_ids(connection)
+            for resource in found:
+                if resource.setup_id in known:
+                    continue
+                if not report.dry_run:
+                    try:
+                        await self._delete(ses, resource)
+                    except AppError:
+                        logger.exception("reconcile: sweeping %s failed", resource)
+                        report.sweep_failed.append(resource)
+                        continue
+                report.swept.append(resource)
+
+    async def _ours_in(self, ses: SesGateway, *, region: str, cutoff: datetime) -> list[Untracked]:
+        """This deployment's tenants and identities in `region` created before `cutoff`."""
+        found: list[Untracked] = []
+        async for name in ses.tenant_names():
+            tags = await ses.tenant_tags(name)
+            if self._sweepable(tags, cutoff=cutoff):
+                assert tags is not None
+                found.append(Untracked("tenant", region, name, tags.get(TAG_SETUP_ID, "")))
+        async for name in ses.domain_identities():
+            tags = await ses.identity_tags(name)
+            if self._sweepable(tags, cutoff=cutoff):
+                assert tags is not None
+                found.append(Untracked("identity", region, name, tags.get(TAG_SETUP_ID, "")))
+        return found
+
+    def _sweepable(self, tags: dict[str, str] | None, *, cutoff: datetime) -> bool:
+        if tags is None or tags.get(TAG_DEPLOYMENT) != self._deployment_id:
+            return False  # gone meanwhile, untagged, or another deployment's: never touched
+        return _created_at(tags) < cutoff
+
+    @staticmethod
+    async def _delete(ses: SesGateway, resource: Untracked) -> None:
+        # Read the tags again right before the delete: the name may have been freed and
+        # taken by a new setup since the listing (another reconcile swept it meanwhile).
+        if resource.kind == "tenant":
+            tags = await ses.tenant_tags(resource.name)
+            if tags is not None and tags.get(TAG_SETUP_ID, "") == resource.setup_id:
+                await ses.delete_tenant(resource.name)  # its associations go with it
+        else:
+            tags = await ses.identity_tags(resource.name)
+            if tags is not None and tags.get(TAG_SETUP_ID, "") == resource.setup_id:
+                await ses.delete_domain_identity(resource.name)
+
+
+def _created_at(tags: dict[str, str]) -> datetime:
+    """The creation time a resource's tag records; missing or unreadable counts as old."""
+    try:
+        created = datetime.fromisoformat(tags[TAG_CREATED_AT])
+    except (KeyError, ValueError):
+        return LONG_AGO
+    return created if created.tzinfo is not None else LONG_AGO
