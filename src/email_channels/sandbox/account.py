@@ -64,13 +64,3 @@ def already_exists(message: str) -> SesError:
 def limit_exceeded(message: str) -> SesError:
     """The LimitExceededException SES answers when a quota is used up."""
     return SesError("LimitExceededException", message)
-
-
-def tags_from_request(request: JsonObject) -> tuple[tuple[str, str], ...]:
-    """The request's `Tags` list as (key, value) pairs."""
-    return tuple((tag["Key"], tag["Value"]) for tag in request.get("Tags") or [])
-
-
-def tags_to_response(tags: tuple[tuple[str, str], ...]) -> list[JsonObject]:
-    """(key, value) pairs as the `Tags` list SES answers."""
-    return [{"Key": key, "Value": value} for key, value in tags]

@@ -17,7 +17,12 @@ from email_channels.sandbox.errors import SesError, error_response, json_respons
 from email_channels.sandbox.faults import Fault, FaultValidationError, parse_fault
 from email_channels.sandbox.runtime import SandboxRuntime
 from email_channels.sandbox.service_model import ResolvedRequest
-from email_channels.sandbox.shapes import bad_request, render_output, validate_input
+from email_channels.sandbox.shapes import (
+    bad_request,
+    querystring_members,
+    render_output,
+    validate_input,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +105,8 @@ async def _call(runtime: SandboxRuntime, resolved: ResolvedRequest, request: Req
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
-    parameters = {**body, **resolved.uri_params}
+    query = querystring_members(operation.input_shape, request.query_params.multi_items())
+    parameters = {**body, **query, **resolved.uri_params}
     validate_input(operation.input_shape, parameters)
     fault = runtime.faults.take(operation.name)
     if fault is None:

@@ -13,16 +13,18 @@ from email_channels.sandbox.account import (
     limit_exceeded,
     not_found,
     random_lower_alnum,
-    tags_from_request,
-    tags_to_response,
 )
+from email_channels.sandbox.paging import keyset_page
 from email_channels.sandbox.shapes import bad_request
 from email_channels.sandbox.state import EmailIdentity, SesState
+from email_channels.sandbox.tagging import tags_from_request, tags_to_response
 
 _DNS_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
 _DKIM_TOKEN_COUNT = 3
 _DKIM_TOKEN_LENGTH = 32
 _DEFAULT_KEY_LENGTH = "RSA_2048_BIT"
+# The model's documentation of ListEmailIdentities' PageSize: "no more than 1000".
+_MAX_LIST_PAGE_SIZE = 1000
 
 
 def create_email_identity(state: SesState, request: JsonObject, account: Account) -> JsonObject:
@@ -30,6 +32,7 @@ def create_email_identity(state: SesState, request: JsonObject, account: Account
     name: str = request["EmailIdentity"]
     identity_type = "EMAIL_ADDRESS" if "@" in name else "DOMAIN"
     _check_identity_name(name)
+    tags = tags_from_request(request)
     signing = request.get("DkimSigningAttributes") or {}
     if signing.get("DomainSigningPrivateKey") or signing.get("DomainSigningSelector"):
         raise bad_request("The sandbox emulates Easy DKIM only, not BYODKIM.")
@@ -52,7 +55,7 @@ def create_email_identity(state: SesState, request: JsonObject, account: Account
         dkim_tokens=tokens,
         signing_hosted_zone=account.signing_hosted_zone,
         next_signing_key_length=signing.get("NextSigningKeyLength", _DEFAULT_KEY_LENGTH),
-        tags=tags_from_request(request),
+        tags=tags,
         configuration_set_name=request.get("ConfigurationSetName"),
     )
     state.identities[name] = identity
@@ -112,6 +115,40 @@ def put_email_identity_mail_from_attributes(
         behavior_on_mx_failure=request.get("BehaviorOnMxFailure", "USE_DEFAULT_VALUE"),
     )
     return {}
+
+
+def list_email_identities(state: SesState, request: JsonObject, account: Account) -> JsonObject:
+    """ListEmailIdentities, oldest first, paged by a keyset NextToken on (created_at, name)."""
+    wanted: dict[str, str] = request.get("Filter") or {}
+    name_part = wanted.get("IDENTITY_NAME_CONTAINS", "").lower()
+    identities = [
+        identity
+        for identity in state.identities.values()
+        # Nothing is ever verified here (see get_email_identity), so every status is PENDING.
+        if name_part in identity.name.lower()
+        and wanted.get("IDENTITY_TYPE") in (None, identity.identity_type)
+        and wanted.get("VERIFICATION_STATUS") in (None, "PENDING")
+    ]
+    page, next_token = keyset_page(
+        identities,
+        sort_key=lambda identity: (identity.created_at, identity.name),
+        request=request,
+        maximum_page_size=_MAX_LIST_PAGE_SIZE,
+    )
+    response: JsonObject = {
+        "EmailIdentities": [
+            {
+                "IdentityType": identity.identity_type,
+                "IdentityName": identity.name,
+                "SendingEnabled": False,
+                "VerificationStatus": "PENDING",
+            }
+            for identity in page
+        ]
+    }
+    if next_token is not None:
+        response["NextToken"] = next_token
+    return response
 
 
 def _find_identity(state: SesState, name: str) -> EmailIdentity:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from email_channels.sandbox import identities, tenants
+from email_channels.sandbox import identities, tagging, tenants
 from email_channels.sandbox.account import Account, JsonObject
 from email_channels.sandbox.state import SesState
 
@@ -35,4 +35,9 @@ OPERATIONS: dict[str, OperationSpec] = {
         tenants.delete_tenant_resource_association, mutates=True
     ),
     "ListTenantResources": OperationSpec(tenants.list_tenant_resources, mutates=False),
+    "ListTenants": OperationSpec(tenants.list_tenants, mutates=False),
+    "ListEmailIdentities": OperationSpec(identities.list_email_identities, mutates=False),
+    "TagResource": OperationSpec(tagging.tag_resource, mutates=True),
+    "UntagResource": OperationSpec(tagging.untag_resource, mutates=True),
+    "ListTagsForResource": OperationSpec(tagging.list_tags_for_resource, mutates=False),
 }

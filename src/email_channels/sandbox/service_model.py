@@ -21,6 +21,11 @@ EMULATED_OPERATIONS: tuple[str, ...] = (
     "CreateTenantResourceAssociation",
     "DeleteTenantResourceAssociation",
     "ListTenantResources",
+    "ListTenants",
+    "ListEmailIdentities",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from email_channels.sandbox.errors import SesError
@@ -15,6 +16,22 @@ def bad_request(message: str) -> SesError:
 def validate_input(shape: Any, value: Any) -> None:
     """Raise BadRequestException when `value` does not fit the operation's input shape."""
     _check(shape, value, path="")
+
+
+def querystring_members(shape: Any, query: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The input members the model places in the query string, typed as their shapes say."""
+    values: dict[str, list[str]] = {}
+    for name, value in query:
+        values.setdefault(name, []).append(value)
+    members: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        if member.serialization.get("location") != "querystring":
+            continue
+        # botocore repeats the parameter for a list: ?TagKeys=a&TagKeys=b.
+        raw = values.get(member.serialization.get("name", name))
+        if raw:
+            members[name] = _from_query(member, raw, path=name)
+    return members
 
 
 def render_output(shape: Any, value: Any) -> Any:
@@ -38,6 +55,24 @@ def render_output(shape: Any, value: Any) -> Any:
         return {key: render_output(shape.value, item) for key, item in value.items()}
     if kind == "timestamp":
         return float(value)
+    return value
+
+
+def _from_query(shape: Any, raw: list[str], *, path: str) -> Any:
+    kind = shape.type_name
+    if kind == "list":
+        return [_from_query(shape.member, [item], path=f"{path}[]") for item in raw]
+    value = raw[-1]
+    if kind in ("integer", "long"):
+        try:
+            return int(value)
+        except ValueError:
+            raise bad_request(f"{path} must be an integer") from None
+    if kind == "boolean":
+        if value not in ("true", "false"):
+            raise bad_request(f"{path} must be true or false")
+        return value == "true"
+    # Strings, and anything else, are left for validate_input to judge.
     return value
 
 

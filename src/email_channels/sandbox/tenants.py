@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 
@@ -14,15 +12,14 @@ from email_channels.sandbox.account import (
     limit_exceeded,
     not_found,
     random_lower_alnum,
-    tags_from_request,
-    tags_to_response,
 )
+from email_channels.sandbox.paging import decode_token, encode_token, keyset_page, page_size
 from email_channels.sandbox.shapes import bad_request
 from email_channels.sandbox.state import Association, SesState, Tenant
+from email_channels.sandbox.tagging import tags_from_request, tags_to_response
 
 # The SES documentation: up to 64 letters, digits, hyphens and underscores.
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_DEFAULT_PAGE_SIZE = 100
 _RESOURCE_TYPES = ("EMAIL_IDENTITY", "CONFIGURATION_SET", "EMAIL_TEMPLATE")
 
 
@@ -33,6 +30,7 @@ def create_tenant(state: SesState, request: JsonObject, account: Account) -> Jso
         raise bad_request(
             f"TenantName must be 1-64 letters, digits, hyphens or underscores, not {name!r}"
         )
+    tags = tags_from_request(request)
     if name in state.tenants:
         raise already_exists(f"Tenant {name} already exists.")
     if len(state.tenants) >= account.quotas.max_tenants:
@@ -43,7 +41,7 @@ def create_tenant(state: SesState, request: JsonObject, account: Account) -> Jso
         tenant_id=tenant_id,
         arn=account.tenant_arn(name, tenant_id),
         created_at=time.time(),
-        tags=tags_from_request(request),
+        tags=tags,
         suppression_attributes=request.get("SuppressionAttributes"),
     )
     state.tenants[name] = tenant
@@ -102,14 +100,45 @@ def list_tenant_resources(state: SesState, request: JsonObject, account: Account
         for association in state.associations.values()
         if association.tenant_name == tenant.name and wanted_type in (None, "EMAIL_IDENTITY")
     ]
-    start = _decode_token(request.get("NextToken"))
-    page_size: int = request.get("PageSize") or _DEFAULT_PAGE_SIZE
-    page = arns[start : start + page_size]
+    start = _decode_offset(request.get("NextToken"))
+    size = page_size(request)
+    page = arns[start : start + size]
     response: JsonObject = {
         "TenantResources": [{"ResourceType": "EMAIL_IDENTITY", "ResourceArn": arn} for arn in page]
     }
-    if start + page_size < len(arns):
-        response["NextToken"] = _encode_token(start + page_size)
+    if start + size < len(arns):
+        response["NextToken"] = encode_token(kind="offset", position=str(start + size))
+    return response
+
+
+def list_tenants(state: SesState, request: JsonObject, account: Account) -> JsonObject:
+    """ListTenants, oldest first, paged by a keyset NextToken on (created_at, name)."""
+    wanted: dict[str, str] = request.get("Filter") or {}
+    name_part = wanted.get("TENANT_NAME_CONTAINS")
+    sending_status = wanted.get("SENDING_STATUS")
+    tenants = [
+        tenant
+        for tenant in state.tenants.values()
+        # Every emulated tenant is ENABLED (see _tenant_to_response).
+        if (name_part is None or name_part in tenant.name) and sending_status in (None, "ENABLED")
+    ]
+    page, next_token = keyset_page(
+        tenants, sort_key=lambda tenant: (tenant.created_at, tenant.name), request=request
+    )
+    response: JsonObject = {
+        "Tenants": [
+            {
+                "TenantName": tenant.name,
+                "TenantId": tenant.tenant_id,
+                "TenantArn": tenant.arn,
+                "CreatedTimestamp": tenant.created_at,
+                "SendingStatus": "ENABLED",
+            }
+            for tenant in page
+        ]
+    }
+    if next_token is not None:
+        response["NextToken"] = next_token
     return response
 
 
@@ -132,17 +161,11 @@ def _tenant_to_response(tenant: Tenant) -> JsonObject:
     }
 
 
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if token is None:
+def _decode_offset(token: str | None) -> int:
+    # ListTenantResources keeps its offset token; only the account-wide lists use a keyset.
+    position = decode_token(token, kind="offset")
+    if position is None:
         return 0
-    try:
-        prefix, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if prefix == "offset" and offset.isdigit():
-            return int(offset)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise bad_request("NextToken is not valid.")
+    if not position.isdigit():
+        raise bad_request("NextToken is not valid.")
+    return int(position)
