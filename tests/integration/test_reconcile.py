@@ -55,7 +55,7 @@ async def test_reconcile_rolls_back_a_create_whose_undo_failed(api: Api, sandbox
     blocked = await api.client.post(URL, json=body, headers=await api.key())
     assert blocked.status_code == 409
 
-    report = await api.app.state.ses_setups.lifecycle.reconcile(older_than=timedelta(0))
+    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(0))
 
     assert len(report.rolled_back) == 1
     assert report.failed == []
@@ -67,7 +67,7 @@ async def test_reconcile_rolls_back_a_create_whose_undo_failed(api: Api, sandbox
 async def test_reconcile_leaves_recent_work_alone(api: Api, sandbox: Any) -> None:
     await _half_created(api, sandbox, _body())
 
-    report = await api.app.state.ses_setups.lifecycle.reconcile(older_than=timedelta(minutes=5))
+    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(minutes=5))
 
     assert report.rolled_back == report.deleted == report.failed == []
     assert len(sandbox.state()["tenants"]) == 1
@@ -77,9 +77,15 @@ async def test_reconcile_finishes_an_interrupted_delete(api: Api, sandbox: Any) 
     headers = await api.key()
     setup = await api.create_setup(headers, **_body())
     async with api.database.transaction() as session:  # a process died after this step
-        await repository.begin_delete(session, workspace_id="ws1", setup_id=uuid.UUID(setup["id"]))
+        await repository.claim_delete(
+            session,
+            workspace_id="ws1",
+            setup_id=uuid.UUID(setup["id"]),
+            token=uuid.uuid4(),
+            seconds=-1,  # and its lease has run out since
+        )
 
-    report = await api.app.state.ses_setups.lifecycle.reconcile(older_than=timedelta(0))
+    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(0))
 
     assert report.deleted == [uuid.UUID(setup["id"])]
     assert sandbox.state() == EMPTY
@@ -90,7 +96,7 @@ async def test_reconcile_reports_what_it_could_not_finish(api: Api, sandbox: Any
     await _half_created(api, sandbox, _body())
     sandbox.add_fault(operation="DeleteTenant", http_status=503, times=100)
 
-    report = await api.app.state.ses_setups.lifecycle.reconcile(older_than=timedelta(0))
+    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(0))
 
     assert len(report.failed) == 1
     assert await _states(api) == ["provisioning"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from email_channels.db.engine import create_engine
-from email_channels.db.migrate import migrate
+from email_channels.db.migrate import alembic_config, migrate
 from email_channels.db.models import Base
 
 
@@ -27,4 +28,4 @@ async def test_migrated_schema_matches_the_models_and_migrating_again_changes_no
     finally:
         await engine.dispose()
     assert differences == []
-    assert revision == "0002"
+    assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -52,7 +52,7 @@ async def insert_running(
             ),
         )
     )
-    record.created_at = database_now()  # type: ignore[assignment,unused-ignore]
+    record.created_at = database_now()
     session.add(record)
     await session.flush()
 
