@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -25,17 +24,22 @@ import httpx
 import pytest
 
 from email_channels.auth.permissions import Permission
+from tests.support.processes import (
+    CLI,
+    HOST,
+    STOP_TIMEOUT_SECONDS,
+    free_port,
+    service_environment,
+    stop,
+)
 
 pytestmark = pytest.mark.bind
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-CLI = ROOT / ".venv" / "bin" / "email-channels"
 README_API = "http://127.0.0.1:8000"
 README_CLI = "./dev cli"
-HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 15.0
 SCRIPT_TIMEOUT_SECONDS = 60.0
 SETUP_STATUSES = {"verified", "missing", "mismatch", "unknown"}
 
@@ -140,27 +144,6 @@ def json_documents(text: str) -> list[Any]:
 # -- the service ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def service_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any EMAIL_CHANNELS_* or proxy setting, plus `settings`.
-
-    Like a fresh shell on a developer machine: the defaults apply unless the test says otherwise,
-    and curl talks to loopback directly.
-    """
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("EMAIL_CHANNELS_") and not name.lower().endswith("_proxy")
-    }
-    env.update({f"EMAIL_CHANNELS_{name.upper()}": value for name, value in settings.items()})
-    return env
-
-
 def wait_for_health(service: RunningService) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     delay = 0.02
@@ -177,20 +160,6 @@ def wait_for_health(service: RunningService) -> None:
                 pytest.fail(f"no /healthz after {START_TIMEOUT_SECONDS}s:\n{service.log_tail()}")
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
-
-
-def stop(process: subprocess.Popen[bytes]) -> bool:
-    """Ctrl+C, then wait; kill the whole group if it does not end. True if it ended by itself."""
-    if process.poll() is not None:
-        return True
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(STOP_TIMEOUT_SECONDS)
-        return True
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(STOP_TIMEOUT_SECONDS)
-        return False
 
 
 @pytest.fixture(scope="module")
