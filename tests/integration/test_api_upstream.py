@@ -245,3 +245,41 @@ async def test_a_delete_that_fails_half_way_is_finished_by_a_retry(api: Api, san
     sandbox.clear_faults()
     assert (await api.client.delete(f"{URL}/{setup['id']}", headers=headers)).status_code == 204
     assert sandbox.state() == EMPTY
+
+
+async def test_an_ses_quota_is_not_retried_and_answered_in_our_words(
+    api: Api, sandbox: Any
+) -> None:
+    sandbox.add_fault(
+        operation="CreateTenant",
+        error_code="LimitExceededException",
+        http_status=400,
+        times=2,
+    )
+
+    response = await api.client.post(URL, json=_body(), headers=await api.key())
+
+    assert response.status_code == 502
+    detail = response.json()["detail"]
+    assert "quota" in detail
+    assert "Injected fault" not in detail  # the upstream message stays in the log
+    assert len(sandbox.pending_faults()) == 1  # one attempt: a retry cannot help
+    assert sandbox.state() == EMPTY
+
+
+async def test_upstream_messages_never_reach_the_answer(api: Api, sandbox: Any) -> None:
+    sandbox.add_fault(
+        operation="CreateEmailIdentity",
+        error_code="BadRequestException",
+        http_status=400,
+    )
+
+    response = await api.client.post(URL, json=_body(), headers=await api.key())
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"] == [
+        {"field": "domain_identity", "message": "Amazon SES rejected this value."}
+    ]
+    assert "Injected fault" not in response.text
+    assert sandbox.state() == EMPTY
