@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from email_channels import __version__
+from email_channels.body_limit import BodyLimitMiddleware
 from email_channels.config import SesMode, Settings
 from email_channels.db.engine import Database, create_engine
 from email_channels.http import Problem, json_response
@@ -127,6 +128,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Outermost of ours: a body too large is refused before anything else looks at it.
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(ses_setups_router)
     app.include_router(use_cases_router)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.support.fixtures_api import Api
@@ -101,9 +102,20 @@ async def test_openapi_document_covers_the_contract(api: Api) -> None:
         ("GET", "/healthz"),
     }
     create = document["paths"]["/v1/{workspace_id}/channels/ses-setup"]["post"]
-    assert set(create["responses"]) == {"201", "401", "403", "409", "422", "502", "504"}
+    assert set(create["responses"]) == {"201", "401", "403", "409", "413", "422", "502", "504"}
     problem = create["responses"]["422"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/Problem"}
     assert "Problem" in document["components"]["schemas"]
     detail = document["components"]["schemas"]["SesSetupDetail"]
     assert set(detail["required"]) >= {"id", "dns_records", "dns_verified", "dns_checked_at"}
+
+
+async def test_every_answer_is_checked_for_upstream_internals(api: Api) -> None:
+    [check] = api.client.event_hooks["response"]
+    request = httpx.Request("POST", "http://testserver/v1/ws1/channels/ses-setup")
+    leaking = {"detail": "Amazon SES failed: arn:aws:ses:us-east-1:123456789012:tenant/x"}
+    with pytest.raises(pytest.fail.Exception, match="123456789012"):
+        await check(httpx.Response(502, json=leaking, request=request))
+    with pytest.raises(pytest.fail.Exception, match="endpoint"):
+        await check(httpx.Response(502, text=api.settings.ses_endpoint_url, request=request))
+    await check(httpx.Response(502, json={"detail": "Amazon SES failed."}, request=request))

@@ -173,6 +173,33 @@ async def test_create_rejects_each_invalid_field(
     assert sandbox.state()["tenants"] == []
 
 
+def _domain_of_length(length: int) -> str:
+    """A unique, valid domain under example.test of exactly `length` characters."""
+    head = f"{_unique('d')}{'a' * 63}"[:63]
+    name = f"{head}.{'b' * 63}.{'c' * 63}.{'d' * (length - 205)}.example.test"
+    assert len(name) == length
+    return name
+
+
+async def test_create_refuses_a_domain_too_long_for_its_dkim_names(api: Api, sandbox: Any) -> None:
+    body = _body(domain_identity=_domain_of_length(210))
+    response = await api.client.post(URL, json=body, headers=await api.key())
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "domain_identity"
+    assert "the limit is 209" in error["message"]
+    assert "._domainkey." in error["message"]
+    assert sandbox.state()["tenants"] == []
+
+
+async def test_create_accepts_a_domain_of_209_characters(api: Api) -> None:
+    domain = _domain_of_length(209)
+    setup = await api.create_setup(await api.key(), **_body(domain_identity=f"{domain.upper()}."))
+    assert setup["domain_identity"] == domain
+    assert max(len(record["address"]) for record in setup["dns_records"]) <= 253
+
+
 @pytest.mark.parametrize(
     "raw", [b"", b"{", b"[]", b'"text"', b"null"], ids=["empty", "broken", "list", "string", "null"]
 )

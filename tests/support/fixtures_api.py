@@ -21,6 +21,7 @@ from email_channels.auth.service import create_key, revoke_key
 from email_channels.config import Settings
 from email_channels.db.engine import Database, create_engine
 from email_channels.db.migrate import migrate
+from tests.support.leaks import refuse_upstream_internals
 
 PG_ADMIN_DSN = os.environ.get(
     "EMAIL_CHANNELS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -159,5 +160,10 @@ async def api(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        # Every answer is read for ARNs, account ids and endpoint URLs (DESIGN.md section 1).
+        leak_check = refuse_upstream_internals(sandbox.endpoint_url, settings.ses_endpoint_url)
+        hooks = {"response": [leak_check]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", event_hooks=hooks
+        ) as client:
             yield Api(client=client, app=app, database=database, settings=settings)

@@ -14,7 +14,10 @@ def fullwidth(text: str) -> str:
 
 LABEL_63 = "a" * 63
 LABEL_64 = "a" * 64
-# 63 + 1 + 63 + 1 + 63 + 1 + 57 + 4 = 253 characters: the longest name DNS allows.
+# 63 + 1 + 63 + 1 + 63 + 1 + 13 + 4 = 209 characters: the longest domain whose DKIM names,
+# <32-character token>._domainkey.<domain>, fit in the 253 characters DNS allows.
+NAME_209 = f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'b' * 13}.com"
+NAME_210 = f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'b' * 14}.com"
 NAME_253 = f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'b' * 57}.com"
 NAME_254 = f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'b' * 58}.com"
 
@@ -44,9 +47,10 @@ VALID = [
     ("city.kawasaki.jp", "city.kawasaki.jp"),  # an exception to the *.kawasaki.jp rule
     ("example.test", "example.test"),
     (f"{LABEL_63}.com", f"{LABEL_63}.com"),
-    (NAME_253, NAME_253),
-    (f"{NAME_253}.", NAME_253),
-    (f" {NAME_253}.", NAME_253),  # 255 characters as typed
+    (NAME_209, NAME_209),
+    (f"{NAME_209}.", NAME_209),
+    (f"{' ' * 45}{NAME_209}.", NAME_209),  # 255 characters as typed
+    (f"{NAME_209.upper()}.", NAME_209),
 ]
 
 INVALID = [
@@ -83,6 +87,9 @@ INVALID = [
     ("example-.com", "hyphen"),
     ("xn--zz.com", "A-label"),
     (f"{LABEL_64}.com", "64 characters long"),
+    (NAME_210, "210 characters long"),
+    (f"{NAME_210}.", "the limit is 209"),
+    (NAME_253, "253 characters long"),
     (NAME_254, "254 characters long"),
     (f"  {NAME_253} ", "at most 255"),  # 256 characters as typed
     ("e" * 256, "at most 255"),
@@ -113,6 +120,23 @@ def test_name_under_an_idn_top_level_domain_is_accepted() -> None:
 def test_equivalent_spellings_have_one_normal_form() -> None:
     spellings = ["bücher.de", "BÜCHER.de.", " xn--bcher-kva.DE ", fullwidth("bücher.de")]
     assert {normalise_domain(s) for s in spellings} == {"xn--bcher-kva.de"}
+
+
+def test_too_long_domain_message_says_why() -> None:
+    with pytest.raises(InvalidDomain) as refused:
+        normalise_domain(NAME_210)
+    message = str(refused.value)
+    assert "the limit is 209" in message
+    assert "._domainkey." in message
+    assert "253" in message
+
+
+def test_idn_domain_is_measured_in_its_a_label_form() -> None:
+    # 198 characters as typed, 226 once each label is in its "xn--" form.
+    typed = ".".join(["bücher" * 8] * 4) + ".de"
+    assert len(typed) == 198
+    with pytest.raises(InvalidDomain, match=r"226 characters long.*the limit is 209"):
+        normalise_domain(typed)
 
 
 def test_invalid_domain_is_a_value_error() -> None:

@@ -10,8 +10,11 @@ import idna
 from publicsuffixlist import PublicSuffixList
 
 MAX_TYPED_LENGTH = 255
-MAX_NAME_LENGTH = 253
 MAX_LABEL_LENGTH = 63
+DNS_NAME_LIMIT = 253  # characters of a DNS name in presentation form, without the final dot
+DKIM_PREFIX_LENGTH = len(f"{'t' * 32}._domainkey.")  # the longest prefix of a setup's records
+# 209: the longest domain whose DKIM record names still fit in a DNS name.
+MAX_DOMAIN_LENGTH = DNS_NAME_LIMIT - DKIM_PREFIX_LENGTH
 
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
@@ -45,9 +48,11 @@ def normalise_domain(raw: str) -> str:
     if any(not label for label in labels):
         raise InvalidDomain("must not contain empty labels (two dots in a row, or a leading dot)")
     name = ".".join(_a_label(label) for label in labels)
-    if len(name) > MAX_NAME_LENGTH:
+    if len(name) > MAX_DOMAIN_LENGTH:
         raise InvalidDomain(
-            f"is {len(name)} characters long in its DNS form; the limit is {MAX_NAME_LENGTH}"
+            f"is {len(name)} characters long in its DNS form; the limit is {MAX_DOMAIN_LENGTH}, "
+            f"so that the DKIM record names (<32-character token>._domainkey.<domain>) stay "
+            f"within the {DNS_NAME_LIMIT} characters DNS allows"
         )
     if len(labels) < 2:
         raise InvalidDomain("must have at least two labels, such as example.com")

@@ -38,7 +38,7 @@ Service = Annotated[SesSetupService, Depends(_service)]
     "",
     status_code=201,
     response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 409, 502, 504),
+    responses=problems(*AUTHORISED, 409, 413, 502, 504),
     summary="Create an SES setup",
 )
 async def create_ses_setup(
@@ -103,7 +103,7 @@ async def get_ses_setup(
 @router.post(
     "/{setup_id}/verify",
     response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 404),
+    responses=problems(*AUTHORISED, 404, 413),
     summary="Verify the DNS records of an SES setup now",
 )
 async def verify_ses_setup(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from email_channels.integrations.dns import Observation, Outcome
-from email_channels.ses_setups.records import SPF_INCLUDE, ExpectedRecord, Purpose
+from email_channels.ses_setups.records import ExpectedRecord, Purpose
+from email_channels.ses_setups.txt_rules import dmarc_problem, spf_problem
 
 Query = tuple[str, str]  # (name, rdtype): lower case, no trailing dot
 
@@ -190,56 +190,12 @@ def _inbound_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -
     )
 
 
-_SPF_RECORD = re.compile(r"v=spf1(?: |$)", re.IGNORECASE)
-_SPF_INCLUDES = (SPF_INCLUDE, f"+{SPF_INCLUDE}")  # "+" is the default qualifier
-
-
-def _spf(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
-    records = [value for value in found if _SPF_RECORD.match(value)]
-    if not records:
-        return (
-            f"None of the TXT records at {expected.address} is an SPF record (found "
-            f"{_shown(found, quote=True)}): add a TXT record with the value {expected.record}."
-        )
-    if len(records) > 1:
-        return (
-            f"{expected.address} has {len(records)} SPF records "
-            f"({_shown(records, quote=True)}), which receivers treat as a permanent error: "
-            "merge them into one that contains include:amazonses.com."
-        )
-    if any(term.lower() in _SPF_INCLUDES for term in records[0].split()[1:]):
-        return None
-    return (
-        f"The SPF record at {expected.address} ({_shown(records, quote=True)}) does not "
-        "include amazonses.com: add include:amazonses.com to it, before its all term."
-    )
-
-
-# RFC 7489: the tag name is case-insensitive, the version "DMARC1" is not.
-_DMARC_RECORD = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
-
-
-def _dmarc(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
-    records = [value for value in found if _DMARC_RECORD.match(value)]
-    if len(records) == 1:
-        return None
-    if not records:
-        return (
-            f"None of the TXT records at {expected.address} is a DMARC record (found "
-            f"{_shown(found, quote=True)}): add a TXT record with the value {expected.record}."
-        )
-    return (
-        f"{expected.address} has {len(records)} DMARC records ({_shown(records, quote=True)}), "
-        "so receivers ignore DMARC for your domain: delete all but one."
-    )
-
-
 _RULES: dict[Purpose, Callable[[ExpectedRecord, tuple[str, ...], str], str | None]] = {
     Purpose.DKIM: _dkim,
     Purpose.MAIL_FROM_MX: _mail_from_mx,
-    Purpose.SPF: _spf,
+    Purpose.SPF: spf_problem,
     Purpose.INBOUND_MX: _inbound_mx,
-    Purpose.DMARC: _dmarc,
+    Purpose.DMARC: dmarc_problem,
 }
 
 
@@ -293,7 +249,7 @@ def _mx(value: str) -> tuple[int, str]:
         return 65536, _name(value)
 
 
-def _shown(values: list[str] | tuple[str, ...], *, quote: bool = False) -> str:
+def _shown(values: list[str] | tuple[str, ...]) -> str:
     if not values:
         return "nothing"
-    return ", ".join(f'"{value}"' if quote else value for value in values)
+    return ", ".join(values)

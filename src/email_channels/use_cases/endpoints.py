@@ -33,7 +33,7 @@ Service = Annotated[UseCaseService, Depends(_service)]
     "",
     status_code=201,
     response_model=UseCaseOut,
-    responses=problems(*AUTHORISED, 409),
+    responses=problems(*AUTHORISED, 409, 413),
     summary="Create a use case",
 )
 async def create_use_case(
