@@ -130,6 +130,10 @@ def test_sign_in_create_verify_download_and_delete(
     assert page.url == setup_url
     assert_accessible(page, axe_source)
     screenshot(page, "setup-verified")
+    page.set_viewport_size(PHONE)
+    assert_accessible(page, axe_source)
+    screenshot(page, "setup-verified-phone")
+    page.set_viewport_size(WIDE)
 
     # The zone file is a download, served as an attachment.
     with page.expect_download() as download_info:
@@ -202,7 +206,7 @@ def test_list_pages_and_status_beside_each_domain(
 
     page.set_viewport_size(PHONE)
     assert_accessible(page, axe_source)
-    screenshot(page, "setups-phone")
+    screenshot(page, "setups-phone", full_page=False)
 
 
 def test_a_view_only_key_is_offered_neither_create_nor_delete(
@@ -258,6 +262,7 @@ def test_a_txt_record_with_markup_shows_as_text_and_runs_nothing(
     assert page.locator("#dns-records img").count() == 0
     assert dialogs == []
     assert_accessible(page, axe_source)
+    screenshot(page, "setup-with-problems")
 
 
 def test_a_revoked_key_stops_working_at_once(

@@ -220,7 +220,7 @@ async def delete_setup(request: Request, session: Session, setup_id: uuid.UUID) 
     try:
         await _setups(request).delete(workspace_id=principal.workspace_id, setup_id=setup_id)
     except (Conflict, UpstreamUnavailable, UpstreamTimeout) as error:
-        message = f"The SES setup was not deleted. {error.detail}"
+        message = f"Not deleted: {error.detail}"
         return await _detail_page(
             request, session, setup_id, delete_error=message, status=error.status
         )
