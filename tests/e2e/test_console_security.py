@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
+from email_channels.auth.permissions import Permission
 from email_channels.console.session import SESSION_COOKIE, csrf_token_for
 from tests.support.fixtures_api import Api
 
@@ -189,6 +190,18 @@ async def test_another_workspaces_setup_is_not_found(api: Api) -> None:
             assert 'role="alert"' in page.text
         assert "iso.example" not in (await client.get("/console")).text
         assert (await client.get("/console/setups/not-a-uuid")).status_code == 404
+
+
+async def test_what_a_key_may_not_do_is_not_offered(api: Api) -> None:
+    create_only = await api.key(permissions=[Permission.CHANNEL_CREATE])
+    async with browser_like(api) as client:
+        await sign_in(client, secret_of(create_only))
+        page = await client.get("/console")
+        assert page.status_code == 403
+        assert 'role="alert"' in page.text
+        assert "Channel.view" in page.text
+        assert "New SES setup" in page.text
+        assert "Sign out" in page.text
 
 
 def test_csrf_token_is_derived_from_the_key_alone() -> None:

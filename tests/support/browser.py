@@ -40,9 +40,13 @@ def chromium_path() -> str | None:
     return found or next((p for p in CHROMIUM_PATHS if os.access(p, os.X_OK)), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API marks an event loop running on the main thread
+    while it is started, and the async tests of later modules need that thread's loop.
+    """
     executable = chromium_path()
     if executable is None:
         _missing("Chromium is not installed; `./dev test` installs it (apt-get install chromium)")
