@@ -143,13 +143,18 @@ def _sign_in_instead(request: Request, error: SignInRequired) -> HTMLResponse:
     page = sign_in_page(
         request,
         error=error.detail if error.rejected else None,
-        notice=None if at_home else error.detail if not error.rejected else None,
+        notice=None if at_home or error.rejected else error.detail,
         next_path=request.url.path if request.method == "GET" else "",
         status=200 if at_home else error.status,
     )
     if error.rejected:
         clear_session_cookie(page, request)
     return page
+
+
+class PageNotFound(AppError):
+    status = 404
+    title = "Page not found"
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -173,8 +178,3 @@ class ConsoleRoute(APIRoute):
                 return error_page(request, PageNotFound("There is no such page in the console."))
 
         return console_handler
-
-
-class PageNotFound(AppError):
-    status = 404
-    title = "Page not found"
