@@ -13,6 +13,7 @@ from starlette.responses import Response
 from email_channels import __version__
 from email_channels.body_limit import BodyLimitMiddleware
 from email_channels.config import SesMode, Settings
+from email_channels.console import install_console
 from email_channels.db.engine import Database, create_engine
 from email_channels.http import Problem, json_response
 from email_channels.idempotency.service import Idempotency
@@ -132,6 +133,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     app.include_router(ses_setups_router)
     app.include_router(use_cases_router)
+    install_console(app)
 
     @app.get("/healthz", tags=["Operations"], summary="Liveness")
     async def healthz() -> Response:

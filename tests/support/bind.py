@@ -178,11 +178,18 @@ class BindServer:
 
     # -- zones ---------------------------------------------------------------------------
 
-    def add_zone(self, origin: str, *, mode: ZoneMode = ZoneMode.SERVING) -> None:
-        """Serve `origin` as its own zone (it hides the same names in a parent zone)."""
+    def add_zone(
+        self, origin: str, *, mode: ZoneMode = ZoneMode.SERVING, zone_text: str | None = None
+    ) -> None:
+        """Serve `origin` as its own zone (it hides the same names in a parent zone).
+
+        `zone_text`: the zone file to serve instead of the usual SOA, NS and A.
+        """
         origin = _name(origin)
         self._zones[origin] = mode
         self._write_zone_file(origin, mode)
+        if zone_text is not None:
+            (self.workdir / f"{origin}.db").write_text(zone_text)
         self._reload()
         self._wait_for_zone(origin, mode, timeout=10.0)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
 from email_channels.auth.dependencies import Requires
@@ -21,6 +21,13 @@ from email_channels.ses_setups.schemas import (
     SesSetupVerify,
 )
 from email_channels.ses_setups.service import SesSetupService
+from email_channels.ses_setups.zone import (
+    CSV_MEDIA_TYPE,
+    ZONE_MEDIA_TYPE,
+    ZoneFormat,
+    render,
+    zone_filename,
+)
 
 router = APIRouter(prefix="/v1/{workspace_id}/channels/ses-setup", tags=["SES setups"])
 
@@ -132,3 +139,38 @@ async def delete_ses_setup(
     """Tear down the SES tenant and identity; refused while a use case references the setup."""
     await service.delete(workspace_id=principal.workspace_id, setup_id=setup_id)
     return Response(status_code=204)
+
+
+ZONE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The seven records: a BIND zone-file fragment, or CSV with `format=csv`.",
+        "content": {
+            ZONE_MEDIA_TYPE: {"schema": {"type": "string"}},
+            CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+        },
+    },
+    **problems(*AUTHORISED, 404),
+}
+
+
+@router.get(
+    "/{setup_id}/zone",
+    response_class=Response,
+    responses=ZONE_RESPONSES,
+    summary="Export the DNS records of an SES setup as a zone-file fragment or CSV",
+)
+async def export_ses_setup_zone(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_VIEW)],
+    setup_id: uuid.UUID,
+    service: Service,
+    format: Annotated[
+        ZoneFormat, Query(description="`bind` (default): zone-file lines; `csv`: type,name,value.")
+    ] = ZoneFormat.BIND,
+) -> Response:
+    """The records to publish, ready to append to the domain's zone file; no DNS lookup."""
+    domain, records = await service.zone_records(
+        workspace_id=principal.workspace_id, setup_id=setup_id
+    )
+    body, media_type = render(records, zone_format=format)
+    disposition = f'attachment; filename="{zone_filename(domain, format)}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

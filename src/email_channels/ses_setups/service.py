@@ -193,3 +193,26 @@ class SesSetupService:
         setup.dns_checked_at = checked_at or setup.dns_checked_at
         setup.updated_at = now if changed else setup.updated_at
         return detail_json(setup, results)
+
+    # --- reads without a DNS check: the zone export and the console ---------------------
+
+    async def _visible(self, *, workspace_id: str, setup_id: uuid.UUID) -> SesSetup:
+        async with self._db.read() as connection:
+            setup = await repository.get_visible(
+                connection, workspace_id=workspace_id, setup_id=setup_id
+            )
+        if setup is None:
+            raise NotFound("No SES setup with this id in this workspace.")
+        return setup
+
+    async def get_stored(self, *, workspace_id: str, setup_id: uuid.UUID) -> dict[str, Any]:
+        """The detail as the last check left it: no DNS lookup."""
+        setup = await self._visible(workspace_id=workspace_id, setup_id=setup_id)
+        return detail_json(setup, stored_results(setup))
+
+    async def zone_records(
+        self, *, workspace_id: str, setup_id: uuid.UUID
+    ) -> tuple[str, list[ExpectedRecord]]:
+        """(domain, the seven records to publish) of a stored setup: no DNS lookup."""
+        setup = await self._visible(workspace_id=workspace_id, setup_id=setup_id)
+        return setup.domain_identity, expected_for(setup)

@@ -1,0 +1,71 @@
+"""The console's forms: read by hand, checked by the API's own models and messages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from email_channels.errors import AppError, Conflict
+from email_channels.problems import validation_errors
+from email_channels.ses_setups.schemas import SesSetupCreate
+
+CREATE_FIELDS = ("tenant_name", "domain_identity")
+# Where "Sign in" may send a person back to: a console page of this site, nothing else.
+_NEXT_PATH = re.compile(r"/console(/[A-Za-z0-9_-]+)*")
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (a repeated field keeps its first value)."""
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            values.setdefault(name, value)
+    return values
+
+
+def safe_next_path(value: str | None) -> str:
+    """`value` if it is a console path, else the console's home (no open redirect)."""
+    if value and _NEXT_PATH.fullmatch(value):
+        return value
+    return "/console"
+
+
+@dataclass
+class CreateForm:
+    """What was typed into "New SES setup", and what is wrong with it."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    form_error: str | None = None
+
+    @classmethod
+    def empty(cls) -> CreateForm:
+        return cls(values=dict.fromkeys(CREATE_FIELDS, ""))
+
+    @classmethod
+    def submitted(cls, values: dict[str, str]) -> CreateForm:
+        return cls(values={name: values.get(name, "") for name in CREATE_FIELDS})
+
+    def parse(self) -> SesSetupCreate | None:
+        """The API's create request, or None with `errors` set (the API's messages)."""
+        try:
+            return SesSetupCreate(**self.values)
+        except ValidationError as error:
+            # The same conversion as the API's 422, so a person reads what a client reads.
+            for problem in validation_errors(RequestValidationError(error.errors())):
+                self.errors.setdefault(problem.field, problem.message)
+            return None
+
+    def refused(self, error: AppError) -> None:
+        """Show why the service refused the create: by the field it concerns when it is clear."""
+        if isinstance(error, Conflict) and "tenant name" in error.detail:
+            self.errors["tenant_name"] = error.detail
+        elif isinstance(error, Conflict) and "domain" in error.detail:
+            self.errors["domain_identity"] = error.detail
+        else:
+            self.form_error = error.detail

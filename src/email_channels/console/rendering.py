@@ -1,0 +1,180 @@
+"""Templates, static files and the headers every console answer carries."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from markupsafe import Markup, escape
+from starlette.responses import HTMLResponse, Response
+
+from email_channels.console.session import (
+    CONSOLE_PATH,
+    SignInRequired,
+    clear_session_cookie,
+    set_sign_in_cookie,
+    sign_in_token,
+)
+from email_channels.errors import AppError
+
+STATIC_PATH = f"{CONSOLE_PATH}/static"
+
+# Scripts and styles only from our own static files: an injected <script> or style="" in a
+# page (say, from a TXT record someone published) does not run.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    # Pages show a workspace's data to whoever holds the key: keep them out of shared caches.
+    "Cache-Control": "no-store",
+}
+
+
+@cache
+def static_url(name: str) -> str:
+    """The URL of a static file, with a digest of its content so that browsers never mix."""
+    data = resources.files("email_channels.console").joinpath("static", name).read_bytes()
+    return f"{STATIC_PATH}/{name}?v={hashlib.sha256(data).hexdigest()[:12]}"
+
+
+def when(value: datetime | str | None) -> str:
+    """A time as people read it: UTC, to the minute."""
+    if value is None:
+        return "never"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def iso(value: datetime | str | None) -> str:
+    """A time for a `<time datetime>` attribute."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.astimezone(UTC).isoformat()
+
+
+def breakable(value: str) -> Markup:
+    """A DNS name or value, escaped, that may wrap after its dots rather than mid-label."""
+    return Markup(".<wbr>").join(escape(part) for part in value.split("."))
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The template environment; every value is HTML-escaped unless a template says otherwise."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("email_channels.console", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = static_url
+    env.globals["console"] = CONSOLE_PATH
+    env.filters["when"] = when
+    env.filters["iso"] = iso
+    env.filters["breakable"] = breakable
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """A page (or partial) with the console's security headers."""
+    values = {"session": getattr(request.state, "console_session", None), **(context or {})}
+    html = environment().get_template(template).render(values)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def with_security_headers(response: Response) -> Response:
+    """Add the console's headers to a response built elsewhere (a redirect, a download)."""
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def sign_in_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    next_path: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    """The sign-in form, with a fresh double-submit token when the browser has none."""
+    token = sign_in_token(request)
+    context = {"error": error, "notice": notice, "next_path": next_path, "sign_in_token": token}
+    response = render(request, "sign_in.html", context, status=status)
+    set_sign_in_cookie(response, request, token)
+    return response
+
+
+def error_page(request: Request, error: AppError) -> HTMLResponse:
+    """An error the person can read, in a role=alert, with the page's usual frame."""
+    return render(request, "error.html", {"error": error}, status=error.status)
+
+
+def _sign_in_instead(request: Request, error: SignInRequired) -> HTMLResponse:
+    """The sign-in form in place of a page that needs a key; come back here afterwards."""
+    request.state.console_session = None
+    at_home = request.url.path == CONSOLE_PATH and not error.rejected
+    page = sign_in_page(
+        request,
+        error=error.detail if error.rejected else None,
+        notice=None if at_home or error.rejected else error.detail,
+        next_path=request.url.path if request.method == "GET" else "",
+        status=200 if at_home else error.status,
+    )
+    if error.rejected:
+        clear_session_cookie(page, request)
+    return page
+
+
+class PageNotFound(AppError):
+    status = 404
+    title = "Page not found"
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class ConsoleRoute(APIRoute):
+    """A route whose errors are pages for people, not problem+json for programs."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def console_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired as error:
+                return _sign_in_instead(request, error)
+            except AppError as error:
+                return error_page(request, error)
+            except RequestValidationError:
+                # Only the path can be malformed here (forms are read by hand): no such page.
+                return error_page(request, PageNotFound("There is no such page in the console."))
+
+        return console_handler
