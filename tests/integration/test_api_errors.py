@@ -95,6 +95,7 @@ async def test_openapi_document_covers_the_contract(api: Api) -> None:
         ("GET", "/v1/{workspace_id}/channels/ses-setup/{setup_id}"),
         ("POST", "/v1/{workspace_id}/channels/ses-setup/{setup_id}/verify"),
         ("DELETE", "/v1/{workspace_id}/channels/ses-setup/{setup_id}"),
+        ("GET", "/v1/{workspace_id}/channels/ses-setup/{setup_id}/zone"),
         ("POST", "/v1/{workspace_id}/use-cases"),
         ("GET", "/v1/{workspace_id}/use-cases"),
         ("GET", "/v1/{workspace_id}/use-cases/{use_case_id}"),
