@@ -29,6 +29,7 @@ from email_channels.errors import (
     UpstreamUnreachable,
 )
 from email_channels.integrations.ses import DomainIdentity, Tenant
+from email_channels.observability.metrics import count_ses_call
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class AioBotocoreSes:
     async def close(self) -> None:
         await self._stack.aclose()
 
+    @count_ses_call  # email_channels_ses_calls_total: one outcome per operation
     async def _call(
         self, operation: str, call: Callable[[], Awaitable[T]], *, missing_ok: bool = False
     ) -> T:
