@@ -21,6 +21,12 @@ from email_channels.config import LogFormat
 _LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi", "alembic")
 
 
+def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    # uvicorn's terminal-coloured copy of its message: noise in a log pipeline.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def _add_process_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     # Which worker wrote a line, when `serve --workers N` runs several.
     event_dict.setdefault("pid", os.getpid())
@@ -70,7 +76,11 @@ def _formatter(log_format: LogFormat) -> logging.Formatter:
         final.append(structlog.processors.format_exc_info)
     final.append(renderer)
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[
+            *_shared_processors(),
+            structlog.stdlib.ExtraAdder(),
+            _drop_color_message,
+        ],
         processors=final,
     )
 
@@ -91,6 +101,8 @@ def configure_logging(log_format: LogFormat, *, level: int = logging.INFO) -> No
     access = logging.getLogger("uvicorn.access")
     access.handlers = []
     access.propagate = False
+    # Alembic announces each of its plugins at INFO on every start; its migrations stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.captureWarnings(True)
 
 
