@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
 
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import create_key
@@ -136,6 +137,43 @@ def test_serve_refuses_several_workers_it_cannot_run(
     assert "--workers" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "never.db").exists()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_processes_migrating_a_new_database_together_all_succeed(database_url: str) -> None:
+    """N hosts starting at once on a new database: each `serve` migrates first."""
+    import asyncio
+
+    import asyncpg
+
+    from tests.support.fixtures_api import PG_ADMIN_DSN
+
+    name = f"email_channels_race_{uuid.uuid4().hex[:10]}"
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        processes = [
+            subprocess.Popen(
+                [str(CLI), "migrate"],
+                env=clean_environment(database_url=url),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(4)
+        ]
+        outputs = [process.communicate(timeout=DEADLINE_SECONDS)[0] for process in processes]
+        assert [p.returncode for p in processes] == [0] * 4, b"\n".join(outputs).decode()
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # -- workers and draining -----------------------------------------------------------------
