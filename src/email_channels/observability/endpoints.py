@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from email_channels.errors import ServiceUnavailable
-from email_channels.http import json_response, problems
+from email_channels.http import json_response
 from email_channels.observability.metrics import METRICS_CONTENT_TYPE, exposition
 from email_channels.observability.readiness import DatabaseProbe
 from email_channels.problems import problem_response
@@ -16,7 +16,9 @@ from email_channels.problems import problem_response
 router = APIRouter(tags=["Operations"])
 
 
-@router.get("/readyz", summary="Readiness", responses=problems(503))
+# Operator endpoints stay out of the OpenAPI document: it describes the clients' API
+# (DESIGN.md section 1); these are section 10's, for load balancers and scrapers.
+@router.get("/readyz", summary="Readiness", include_in_schema=False)
 async def readyz(request: Request) -> Response:
     """200 when the database answers; 503 otherwise (take this process out of rotation)."""
     probe = request.app.state.readiness
@@ -31,7 +33,6 @@ async def readyz(request: Request) -> Response:
     )
 
 
-# Not in the OpenAPI document: it is for the operator's scraper, bound privately.
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
     """Prometheus text format: this process, or every worker of `serve --workers N`."""
