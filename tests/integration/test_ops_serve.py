@@ -20,17 +20,19 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from email_channels.auth.permissions import Permission
-from email_channels.auth.service import create_key
-from email_channels.db.engine import Database, create_engine
+from email_channels.db.engine import Database
 from tests.support.serve_process import (
     CLI,
     HOST,
     Served,
     ServedLog,
+    address,
     clean_environment,
+    created_setup,
+    new_key,
     serve,
     stop,
+    wait_for_query,
 )
 
 LIST_ROUTE = "/v1/{workspace_id}/channels/ses-setup"
@@ -44,43 +46,6 @@ def blackhole() -> Iterator[socket.socket]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.bind((HOST, 0))
         yield udp
-
-
-def address(udp: socket.socket) -> str:
-    host, port = udp.getsockname()[:2]
-    return f"{host}:{port}"
-
-
-def wait_for_query(udp: socket.socket, *, within: float = DEADLINE_SECONDS) -> None:
-    """Block until a DNS query arrives: the request that sent it is in flight."""
-    udp.settimeout(within)
-    udp.recvfrom(4096)
-
-
-def new_key(database: Database, workspace: str = "ws1") -> str:
-    """A secret with every permission, created straight in the database."""
-    import asyncio
-
-    async def make() -> str:
-        _, secret = await create_key(
-            database, workspace_id=workspace, permissions=list(Permission), name="serve"
-        )
-        return secret
-
-    return asyncio.run(make())
-
-
-def created_setup(served: Served, secret: str) -> dict[str, Any]:
-    suffix = uuid.uuid4().hex[:10]
-    response = httpx.post(
-        f"{served.base_url}/v1/ws1/channels/ses-setup",
-        json={"tenant_name": f"serve-{suffix}", "domain_identity": f"s{suffix}.example.test"},
-        headers={"Authorization": f"Bearer {secret}"},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def request_pids(log: ServedLog) -> set[int]:
@@ -183,7 +148,7 @@ def test_processes_migrating_a_new_database_together_all_succeed(database_url: s
 def test_two_workers_on_postgresql_answer_from_two_pids_and_sigterm_drains_a_slow_request(
     database_url: str, database: Database, sandbox: Any, blackhole: socket.socket, tmp_path: Path
 ) -> None:
-    secret = new_key(Database(create_engine(database_url)))
+    secret = new_key(database_url)
     headers = {"Authorization": f"Bearer {secret}"}
     log = tmp_path / "serve.log"
     with serve(
@@ -230,7 +195,9 @@ def test_two_workers_on_postgresql_answer_from_two_pids_and_sigterm_drains_a_slo
             )
         )
         slow.start()
-        wait_for_query(blackhole)  # the GET is now waiting on DNS that never answers
+        wait_for_query(
+            blackhole, within=DEADLINE_SECONDS
+        )  # the GET is now waiting on DNS that never answers
         exit_status = stop(served.process)  # SIGTERM
         slow.join(DEADLINE_SECONDS)
 
@@ -260,7 +227,7 @@ def run_json_traffic(
         rate_limit="6",
     ) as served:
         RUNS.append(served.log)
-        secret = new_key(Database(create_engine(url)))
+        secret = new_key(url)
         served.log.secrets += [secret, bogus]
         headers = {"Authorization": f"Bearer {secret}"}
         setup = created_setup(served, secret)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from email_channels.auth.permissions import Permission
+from email_channels.auth.service import create_key
+from email_channels.db.engine import Database, create_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / ".venv" / "bin" / "email-channels"
@@ -129,3 +135,45 @@ def stop(process: subprocess.Popen[bytes]) -> int:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         return process.wait(STOP_TIMEOUT_SECONDS)
+
+
+def address(udp: socket.socket) -> str:
+    """A bound UDP socket as `host:port`, the form of DNS_NAMESERVERS."""
+    host, port = udp.getsockname()[:2]
+    return f"{host}:{port}"
+
+
+def wait_for_query(udp: socket.socket, *, within: float) -> None:
+    """Block until a DNS query arrives: the request that sent it is in flight."""
+    udp.settimeout(within)
+    udp.recvfrom(4096)
+
+
+def new_key(database_url: str, workspace: str = "ws1") -> str:
+    """A secret with every permission, created straight in the database."""
+
+    async def make() -> str:
+        database = Database(create_engine(database_url))
+        try:
+            _, secret = await create_key(
+                database, workspace_id=workspace, permissions=list(Permission), name="serve"
+            )
+        finally:
+            await database.dispose()
+        return secret
+
+    return asyncio.run(make())
+
+
+def created_setup(served: Served, secret: str) -> dict[str, Any]:
+    """Create a setup through the served API; its detail."""
+    suffix = uuid.uuid4().hex[:10]
+    response = httpx.post(
+        f"{served.base_url}/v1/ws1/channels/ses-setup",
+        json={"tenant_name": f"serve-{suffix}", "domain_identity": f"s{suffix}.example.test"},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
