@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from email_channels import __version__
+from email_channels.auth.rate_limit import rate_limiter
 from email_channels.body_limit import BodyLimitMiddleware
 from email_channels.config import SesMode, Settings
 from email_channels.console import install_console
@@ -21,6 +22,11 @@ from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.dns.resolver import DnsPythonLookup
 from email_channels.integrations.ses import SesRegions
 from email_channels.integrations.ses.client import AioBotocoreRegions
+from email_channels.observability.endpoints import router as operations_router
+from email_channels.observability.logs import configure_logging, ensure_structlog
+from email_channels.observability.metrics import forget_this_process, instrument_pool
+from email_channels.observability.middleware import ObservabilityMiddleware
+from email_channels.observability.readiness import DatabaseProbe
 from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
 from email_channels.ses_setups.service import SesSetupService
@@ -114,7 +120,16 @@ def create_app(
                 create_engine(settings.database_url, pool_size=settings.database_pool_size)
             )
             stack.push_async_callback(database.dispose)
+            stack.callback(forget_this_process)
+            instrument_pool(database.engine)
             app.state.database = database
+            app.state.readiness = DatabaseProbe(settings.database_url)
+            stack.push_async_callback(app.state.readiness.close)
+            app.state.rate_limiter = rate_limiter(
+                per_minute=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri
+            )
+            if app.state.rate_limiter is not None:
+                stack.push_async_callback(app.state.rate_limiter.close)
             app.state.ses_setups = await build_ses_setup_service(
                 settings, database, stack, ses=ses, dns=dns
             )
@@ -128,9 +143,12 @@ def create_app(
         summary="Email channels of a workspace: Amazon SES tenants, domains and their DNS.",
         lifespan=lifespan,
     )
+    ensure_structlog()
     install_error_handlers(app)
-    # Outermost of ours: a body too large is refused before anything else looks at it.
+    # A body too large is refused before anything but the request log looks at it.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ObservabilityMiddleware)  # added last: outermost
+    app.include_router(operations_router)
     app.include_router(ses_setups_router)
     app.include_router(use_cases_router)
     install_console(app)
@@ -153,3 +171,14 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app of `email-channels serve`: settings from the environment, logging set up.
+
+    An import-string factory, so that each worker process of `serve --workers N` builds its
+    own app (and its own logging) after it started.
+    """
+    settings = Settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

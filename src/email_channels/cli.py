@@ -33,6 +33,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(sandbox_app, name="sandbox")
 
 NAME_MAX_LENGTH = 128  # the api_keys.name column
+SHUTDOWN_GRACE_SECONDS = 30  # on SIGTERM, how long requests in flight get to finish
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
@@ -75,14 +76,38 @@ def migrate() -> None:
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: Host = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes on the port (more than 1 needs PostgreSQL).")
+    ] = 1,
+) -> None:
     """Migrate the database, then serve the API."""
     import uvicorn
 
-    from email_channels.app import create_app
+    from email_channels.observability.logs import configure_logging
+    from email_channels.observability.serving import metrics_directory, refusal_to_serve
 
-    _migrate()
-    uvicorn.run(create_app(Settings()), host=host, port=port, proxy_headers=False)
+    settings = Settings()
+    refusal = refusal_to_serve(settings, workers=workers)
+    if refusal:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
+    configure_logging(settings.log_format)
+    with metrics_directory(workers=workers):
+        _migrate()
+        uvicorn.run(
+            "email_channels.app:create_app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=False,
+            log_config=None,  # ours, set up in each process by the factory
+            access_log=False,  # ours carries the route template and the request id
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
 
 
 @keys_app.command("create")

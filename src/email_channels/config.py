@@ -14,6 +14,11 @@ class SesMode(StrEnum):
     AWS = "aws"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 def parse_nameservers(value: object) -> list[tuple[str, int]]:
     """Parse `host` or `host:port` entries, comma-separated (IPv6 as `[addr]:port`)."""
     if value is None or value == "":
@@ -60,6 +65,9 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(default=10.0, gt=0)
     # Tags this deployment's SES resources, so that `reconcile` sweeps only its own.
     deployment_id: str = Field(default="default", min_length=1, max_length=128)
+    log_format: LogFormat = LogFormat.TEXT
+    rate_limit: int = Field(default=600, ge=0)  # requests per minute per API key; 0 = off
+    rate_limit_storage_uri: str = "memory://"
 
     @field_validator("dns_nameservers", mode="before")
     @classmethod

@@ -66,4 +66,4 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-AUTHORISED = (401, 403, 422)
+AUTHORISED = (401, 403, 422, 429)

@@ -103,7 +103,17 @@ async def test_openapi_document_covers_the_contract(api: Api) -> None:
         ("GET", "/healthz"),
     }
     create = document["paths"]["/v1/{workspace_id}/channels/ses-setup"]["post"]
-    assert set(create["responses"]) == {"201", "401", "403", "409", "413", "422", "502", "504"}
+    assert set(create["responses"]) == {
+        "201",
+        "401",
+        "403",
+        "409",
+        "413",
+        "422",
+        "429",
+        "502",
+        "504",
+    }
     problem = create["responses"]["422"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/Problem"}
     assert "Problem" in document["components"]["schemas"]

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from email_channels.ses_setups.models import SesSetup
 from tests.support.fixtures_api import Api
 from tests.support.sandbox import SandboxThread
-from tests.support.tcp_proxy import TrippingProxy
+from tests.support.tcp_proxy import TcpProxy
 
 URL = "/v1/ws1/channels/ses-setup"
 EMPTY = {"tenants": [], "identities": [], "associations": []}
@@ -32,26 +32,25 @@ CREATE_STEPS = [
 
 
 @pytest.fixture
-async def proxy(sandbox: SandboxThread) -> AsyncIterator[TrippingProxy]:
+async def proxy(sandbox: SandboxThread) -> AsyncIterator[TcpProxy]:
     """The emulator behind a proxy that refuses every connection after the first 500."""
     target = urlsplit(sandbox.endpoint_url)
     assert target.hostname is not None
     assert target.port is not None
-    running = await TrippingProxy(
-        target_host=target.hostname, target_port=target.port, trip_status=500
-    ).start()
+    running = TcpProxy(target_host=target.hostname, target_port=target.port, trip_status=500)
+    await running.start()
     yield running
-    await running.close()
+    await running.stop()
 
 
 @pytest.fixture
-def api_overrides(proxy: TrippingProxy) -> dict[str, Any]:
+def api_overrides(proxy: TcpProxy) -> dict[str, Any]:
     return {"ses_endpoint_url": proxy.url, "upstream_timeout": 1.5}
 
 
 @pytest.mark.parametrize("operation", CREATE_STEPS)
 async def test_an_applied_step_then_refusals_leaves_nothing_after_reconcile(
-    api: Api, sandbox: SandboxThread, proxy: TrippingProxy, operation: str
+    api: Api, sandbox: SandboxThread, proxy: TcpProxy, operation: str
 ) -> None:
     sandbox.add_fault(
         operation=operation, after_apply=True, error_code="InternalFailure", http_status=500

@@ -1,7 +1,8 @@
-"""A loopback TCP proxy that, after a matching answer, refuses every connection until told.
+"""A loopback TCP proxy that can be stopped and started: a server that goes away and back.
 
-It stands between the service and the SES emulator to play an upstream that applied a request,
-answered 500, and then went away: later attempts find the port closed (connection refused).
+With `trip_status`, it plays an upstream that answered with that HTTP status and then went
+away: after forwarding the first whole answer with that status it stops by itself, so later
+attempts find the port closed (connection refused).
 """
 
 from __future__ import annotations
@@ -14,67 +15,66 @@ _STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
 _LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 
 
-class TrippingProxy:
-    """Forwards 127.0.0.1:port to `target`; trips on the first whole answer with `trip_status`."""
+class TcpProxy:
+    """Forwards 127.0.0.1:`port` to `target`; `stop()` refuses new connections and cuts the
+    open ones, as a server that went down would; `start()` serves again on the same port."""
 
-    def __init__(self, *, target_host: str, target_port: int, trip_status: int) -> None:
+    def __init__(
+        self, *, target_host: str, target_port: int, trip_status: int | None = None
+    ) -> None:
         self._target = (target_host, target_port)
-        self._trip_status = str(trip_status).encode()
+        self._trip_status = None if trip_status is None else str(trip_status).encode()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
-        self.armed = True
         self.tripped = asyncio.Event()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> TrippingProxy:
-        """Listen (again, on the same port once it had one)."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._relay, "127.0.0.1", self.port, reuse_address=True
+        )
         self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
 
-    async def refuse(self) -> None:
-        """Close the port and every live connection: new connections are refused."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         for writer in list(self._writers):
-            writer.close()
+            writer.transport.abort()  # a reset, not a polite close
         self._writers.clear()
-        self.tripped.set()
+        if server is not None:
+            await server.wait_closed()
 
-    async def close(self) -> None:
-        await self.refuse()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _relay(self, reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+            upstream_reader, upstream = await asyncio.open_connection(*self._target)
         except OSError:
-            writer.close()
+            client.transport.abort()
             return
-        self._writers.update((writer, upstream_writer))
-        to_upstream = asyncio.ensure_future(self._pipe(reader, upstream_writer))
-        try:
-            await self._answers(upstream_reader, writer)
-        finally:
-            to_upstream.cancel()
-            for stream in (writer, upstream_writer):
-                stream.close()
-                self._writers.discard(stream)
+        self._writers.update((client, upstream))
+        answers = (
+            self._pipe(upstream_reader, client)
+            if self._trip_status is None
+            else self._answers(upstream_reader, client)
+        )
+        await asyncio.gather(self._pipe(reader, upstream), answers)
+        self._writers.difference_update((client, upstream))
 
     @staticmethod
     async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while chunk := await reader.read(65536):
-                writer.write(chunk)
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                writer.write(data)
                 await writer.drain()
+        writer.transport.abort()
 
     async def _answers(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Forward answers whole; after one with the trip status, refuse everything."""
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+        """Forward HTTP answers whole; after the first with the trip status, stop."""
+        with contextlib.suppress(OSError, asyncio.CancelledError, asyncio.IncompleteReadError):
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = _LENGTH.search(head)
@@ -82,7 +82,8 @@ class TrippingProxy:
                 writer.write(head + body)
                 await writer.drain()
                 status = _STATUS.match(head)
-                if self.armed and status is not None and status.group(1) == self._trip_status:
-                    self.armed = False
-                    await self.refuse()
+                if not self.tripped.is_set() and status and status.group(1) == self._trip_status:
+                    self.tripped.set()
+                    await self.stop()
                     return
+        writer.transport.abort()

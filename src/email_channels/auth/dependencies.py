@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from email_channels.auth.permissions import Permission
+from email_channels.auth.rate_limit import enforce_rate_limit
 from email_channels.auth.scope import (
     WORKSPACE_ID_MAX_LENGTH,
     WORKSPACE_ID_PATTERN,
@@ -18,6 +19,7 @@ from email_channels.auth.scope import (
 from email_channels.auth.service import Principal, authenticate, authorise
 from email_channels.db.engine import Database
 from email_channels.errors import FieldError, InvalidInput
+from email_channels.observability.middleware import identify_caller
 
 # The shape is documented here but checked in `Requires`, after the key: FastAPI would check
 # it before any dependency runs, answering 422 to a caller that has not authenticated.
@@ -59,10 +61,13 @@ def Requires(permission: Permission) -> Any:  # noqa: N802 - reads as a type ann
         workspace_id: WorkspaceId,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        # 401 (who is calling), then 422 (a malformed path), then 403 (what they may do).
+        # 401 (who is calling), 429 (how often), then 422 (a malformed path), then 403 (what
+        # they may do).
         grant = await authenticate(
             database(request), secret=credentials.credentials if credentials else None
         )
+        identify_caller(request, grant.key_id)
+        await enforce_rate_limit(request, grant.key_id)  # before any SES or DNS work
         _require_workspace_id(workspace_id)
         return authorise(grant, workspace_id=workspace_id, permission=permission)
 

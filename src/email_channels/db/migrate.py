@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,7 +27,17 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+# Any constant shared by every process of the service: the key of its migration lock.
+_MIGRATION_LOCK_KEY = 0x656D61696C  # "email"
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database to `revision`."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Processes starting together on a new database take turns: the later ones find it
+            # at `revision` already. The lock ends with the transaction.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(_upgrade, revision)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 
 from email_channels.integrations.dns import DnsLookup, Observation, Outcome
+from email_channels.observability.metrics import DNS_CHECKS_IN_FLIGHT
 from email_channels.ses_setups.records import ExpectedRecord
 from email_channels.ses_setups.verification import (
     Query,
@@ -30,6 +31,20 @@ async def check_records(
     previous: Sequence[RecordResult] | None = None,
 ) -> list[RecordResult]:
     """Look up every record once, concurrently, and judge each; results in `expected` order."""
+    with DNS_CHECKS_IN_FLIGHT.track_inprogress():
+        return await _check_records(
+            expected, domain=domain, lookup=lookup, lifetime=lifetime, previous=previous
+        )
+
+
+async def _check_records(
+    expected: Sequence[ExpectedRecord],
+    *,
+    domain: str,
+    lookup: DnsLookup,
+    lifetime: float,
+    previous: Sequence[RecordResult] | None,
+) -> list[RecordResult]:
     deadline = asyncio.get_running_loop().time() + lifetime
     observations = await _observe([primary_query(r) for r in expected], lookup, deadline)
     # A second round only for records that were not found, to name the likely mistake; a fully

@@ -16,6 +16,7 @@ import dns.rdatatype
 import dns.resolver
 
 from email_channels.integrations.dns import Observation, Outcome
+from email_channels.observability.metrics import count_dns_lookup
 
 
 class DnsPythonLookup:
@@ -35,6 +36,15 @@ class DnsPythonLookup:
 
     async def query(self, name: str, rdtype: str) -> Observation:
         """Look up `rdtype` records at `name` and say what was seen."""
+        outcome = "cancelled"  # cut off by the check's deadline (or the request went away)
+        try:
+            observation = await self._query(name, rdtype)
+            outcome = observation.outcome.value
+            return observation
+        finally:
+            count_dns_lookup(rdtype=rdtype.upper(), outcome=outcome)
+
+    async def _query(self, name: str, rdtype: str) -> Observation:
         qname = name.rstrip(".").lower()
         rdtype = rdtype.upper()
         try:

@@ -39,6 +39,7 @@ from email_channels.integrations.ses import (
     Tenant,
     mark_applied,
 )
+from email_channels.observability.metrics import count_ses_call
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ class AioBotocoreSes:
     async def close(self) -> None:
         await self._stack.aclose()
 
+    @count_ses_call  # email_channels_ses_calls_total: one outcome per operation
     async def _call(
         self, operation: str, call: Callable[[], Awaitable[T]], *, missing_ok: bool = False
     ) -> T:
