@@ -74,19 +74,6 @@ def test_list_tenants_paginator_walks_every_tenant(ses: Any) -> None:
     assert names == TENANT_NAMES
 
 
-def test_list_email_identities_paginator_walks_every_identity(ses: Any) -> None:
-    if not ses.can_paginate("list_email_identities"):
-        pytest.skip("this botocore has no paginator for list_email_identities")
-    for domain in DOMAINS:
-        ses.create_email_identity(EmailIdentity=domain)
-
-    paginator = ses.get_paginator("list_email_identities")
-    pages = list(paginator.paginate(PaginationConfig={"PageSize": 2}))
-
-    names = [item["IdentityName"] for page in pages for item in page["EmailIdentities"]]
-    assert names == DOMAINS
-
-
 def test_deleting_listed_tenants_between_pages_skips_none_of_the_rest(ses: Any) -> None:
     for name in TENANT_NAMES:
         ses.create_tenant(TenantName=name)
