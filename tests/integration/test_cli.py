@@ -31,6 +31,7 @@ from email_channels.auth.service import authenticate, authorise
 from email_channels.cli import app
 from email_channels.db.engine import Database, create_engine
 from email_channels.errors import Forbidden, Unauthorized
+from tests.support.processes import service_environment
 
 T = TypeVar("T")
 
@@ -402,7 +403,7 @@ def test_migrate_from_any_directory_uses_the_default_sqlite_file(tmp_path: Path)
     result = subprocess.run(
         [str(CLI), "migrate"],
         cwd=tmp_path,
-        env=clean_environment(),
+        env=service_environment(),
         capture_output=True,
         text=True,
         timeout=CALL_TIMEOUT_SECONDS,
@@ -458,17 +459,6 @@ def test_help_lists_every_command(group: tuple[str, ...], command: str) -> None:
 # -- sandbox serve ------------------------------------------------------------------------
 
 
-def clean_environment(**settings: str) -> dict[str, str]:
-    """This environment without EMAIL_CHANNELS_* or proxy settings, plus `settings`."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("EMAIL_CHANNELS_") and not name.lower().endswith("_proxy")
-    }
-    env.update({f"EMAIL_CHANNELS_{name.upper()}": value for name, value in settings.items()})
-    return env
-
-
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     """A loopback port another process is listening on."""
@@ -495,7 +485,7 @@ def test_sandbox_serve_on_a_taken_port_exits_non_zero_with_a_clear_message(
     result = subprocess.run(
         sandbox_command(taken_port),
         cwd=tmp_path,
-        env=clean_environment(sandbox_state_path=str(state)),
+        env=service_environment(sandbox_state_path=str(state)),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -518,7 +508,7 @@ def test_sandbox_serve_serves_the_emulator_until_interrupted(tmp_path: Path) -> 
         process = subprocess.Popen(
             sandbox_command(port),
             cwd=tmp_path,
-            env=clean_environment(sandbox_state_path=str(tmp_path / "sandbox.json")),
+            env=service_environment(sandbox_state_path=str(tmp_path / "sandbox.json")),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -27,10 +27,10 @@ from tests.support.serve_process import (
     Served,
     ServedLog,
     address,
-    clean_environment,
     created_setup,
     new_key,
     serve,
+    service_environment,
     stop,
     wait_for_query,
 )
@@ -89,7 +89,7 @@ def test_serve_refuses_several_workers_it_cannot_run(
     result = subprocess.run(
         [str(CLI), "serve", "--workers", "2", "--port", "1"],
         cwd=tmp_path,
-        env=clean_environment(**settings),
+        env=service_environment(**settings),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -128,7 +128,7 @@ def test_processes_migrating_a_new_database_together_all_succeed(database_url: s
         processes = [
             subprocess.Popen(
                 [str(CLI), "migrate"],
-                env=clean_environment(database_url=url),
+                env=service_environment(database_url=url),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,9 @@ from sqlalchemy import select
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.models import SesSetup
 from tests.support.fixtures_api import Api
-from tests.support.processes import ServeProcess, service_environment
+from tests.support.processes import run_cli, service_environment
 from tests.support.sandbox import SandboxThread
+from tests.support.serve_process import Served, serve
 
 URL = "/v1/{workspace}/channels/ses-setup"
 DEADLINE_SECONDS = 20.0
@@ -48,30 +47,26 @@ def _resources(sandbox: SandboxThread) -> tuple[set[str], set[str], set[tuple[st
 
 
 @pytest.fixture
-async def two_processes(
+def two_processes(
     api: Api, database_url: str, sandbox: SandboxThread, tmp_path: Path, dns_nameservers: str
-) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
+) -> Iterator[tuple[Served, Served]]:
     """Two `email-channels serve` processes on the test database and the one emulator."""
-    env = service_environment(
-        database_url=database_url,
-        ses_mode="aws",
-        ses_endpoint_url=sandbox.endpoint_url,
-        dns_nameservers=dns_nameservers,
-        upstream_timeout="5",
-    )
-    first = await asyncio.to_thread(ServeProcess(workdir=tmp_path, env=env).start)
-    try:
-        second = await asyncio.to_thread(ServeProcess(workdir=tmp_path, env=env).start)
-        try:
-            yield first, second
-        finally:
-            await asyncio.to_thread(second.stop)
-    finally:
-        await asyncio.to_thread(first.stop)
+    settings = {
+        "database_url": database_url,
+        "ses_mode": "aws",
+        "ses_endpoint_url": sandbox.endpoint_url,
+        "dns_nameservers": dns_nameservers,
+        "upstream_timeout": "5",
+    }
+    with (
+        serve(tmp_path / "first.log", **settings) as first,
+        serve(tmp_path / "second.log", **settings) as second,
+    ):
+        yield first, second
 
 
 async def test_two_processes_deleting_one_setup_act_once_and_spare_the_next_owner(
-    api: Api, sandbox: SandboxThread, two_processes: tuple[ServeProcess, ServeProcess]
+    api: Api, sandbox: SandboxThread, two_processes: tuple[Served, Served]
 ) -> None:
     first, second = two_processes
     headers, other_headers = await api.key("ws1"), await api.key("ws2")
@@ -162,28 +157,14 @@ async def test_reconcile_leaves_a_create_that_waits_in_ses_alone(
     )
     await _until_fault_taken(sandbox)
 
-    env = {
-        **os.environ,
-        "EMAIL_CHANNELS_DATABASE_URL": database_url,
-        "EMAIL_CHANNELS_SES_MODE": "aws",
-        "EMAIL_CHANNELS_SES_ENDPOINT_URL": sandbox.endpoint_url,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "email-channels"),
-        "reconcile",
-        "--older-than",
-        "0",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    env = service_environment(
+        database_url=database_url, ses_mode="aws", ses_endpoint_url=sandbox.endpoint_url
     )
-    async with asyncio.timeout(60):
-        out, err = await process.communicate()
+    status, out, err = await run_cli("reconcile", "--older-than", "0", env=env, cwd=tmp_path)
     response = await creating
 
-    assert process.returncode == 0, err.decode()
-    assert out.decode() == ""  # it took nothing
+    assert status == 0, err
+    assert out == ""  # it took nothing
     assert response.status_code == 201, response.text
     tenants, identities, associations = _resources(sandbox)
     assert tenants == {body["tenant_name"]}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +13,7 @@ from sqlalchemy import select
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.models import SesSetup
 from tests.support.fixtures_api import Api
+from tests.support.processes import run_cli, service_environment
 
 URL = "/v1/ws1/channels/ses-setup"
 EMPTY = {"tenants": [], "identities": [], "associations": []}
@@ -104,28 +102,13 @@ async def test_reconcile_reports_what_it_could_not_finish(api: Api, sandbox: Any
 
 async def test_reconcile_command(api: Api, sandbox: Any, database_url: str, tmp_path: Path) -> None:
     await _half_created(api, sandbox, _body())
-    env = {
-        **os.environ,
-        "EMAIL_CHANNELS_DATABASE_URL": database_url,
-        "EMAIL_CHANNELS_SES_MODE": "aws",
-        "EMAIL_CHANNELS_SES_ENDPOINT_URL": sandbox.endpoint_url,
-    }
-    command = Path(sys.executable).parent / "email-channels"
-    process = await asyncio.create_subprocess_exec(
-        str(command),
-        "reconcile",
-        "--older-than",
-        "0",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    env = service_environment(
+        database_url=database_url, ses_mode="aws", ses_endpoint_url=sandbox.endpoint_url
     )
-    async with asyncio.timeout(60):
-        out, err = await process.communicate()
+    status, out, err = await run_cli("reconcile", "--older-than", "0", env=env, cwd=tmp_path)
 
-    assert process.returncode == 0, err.decode()
-    label, setup_id = out.decode().strip().split("\t")
+    assert status == 0, err
+    label, setup_id = out.strip().split("\t")
     assert label == "rolled back"
     uuid.UUID(setup_id)
     assert sandbox.state() == EMPTY

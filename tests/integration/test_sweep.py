@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +9,7 @@ from typing import Any
 
 from email_channels.ses_setups import repository
 from tests.support.fixtures_api import Api
+from tests.support.processes import run_cli, service_environment
 from tests.support.sandbox import SandboxThread
 
 LONG_AGO = "2020-01-01T00:00:00+00:00"
@@ -47,26 +45,12 @@ def _names(sandbox: SandboxThread) -> tuple[set[str], set[str]]:
 async def _reconcile(
     sandbox: SandboxThread, database_url: str, cwd: Path, *args: str
 ) -> tuple[int, list[str]]:
-    env = {
-        **os.environ,
-        "EMAIL_CHANNELS_DATABASE_URL": database_url,
-        "EMAIL_CHANNELS_SES_MODE": "aws",
-        "EMAIL_CHANNELS_SES_ENDPOINT_URL": sandbox.endpoint_url,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "email-channels"),
-        "reconcile",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    env = service_environment(
+        database_url=database_url, ses_mode="aws", ses_endpoint_url=sandbox.endpoint_url
     )
-    async with asyncio.timeout(60):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    assert process.returncode == 0, err.decode()
-    return process.returncode, sorted(out.decode().splitlines())
+    status, out, err = await run_cli("reconcile", *args, env=env, cwd=cwd)
+    assert status == 0, err
+    return status, sorted(out.splitlines())
 
 
 async def test_sweep_removes_only_old_untracked_resources_of_this_deployment(

@@ -1,21 +1,17 @@
-"""`email-channels` as a separate process: serve, and the one-shot commands."""
+"""`email-channels` as a separate process: ports, a clean environment, one-shot commands."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / ".venv" / "bin" / "email-channels"
 HOST = "127.0.0.1"
-START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
 
 
@@ -35,7 +31,9 @@ def service_environment(**settings: str) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("EMAIL_CHANNELS_") and not name.lower().endswith("_proxy")
+        if not name.startswith("EMAIL_CHANNELS_")
+        and not name.lower().endswith("_proxy")
+        and name.upper() != "PROMETHEUS_MULTIPROC_DIR"
     }
     env.update({f"EMAIL_CHANNELS_{name.upper()}": value for name, value in settings.items()})
     return env
@@ -55,62 +53,17 @@ def stop(process: subprocess.Popen[bytes]) -> bool:
         return False
 
 
-@dataclass
-class ServeProcess:
-    """`email-channels serve --port P` with the given settings, in `workdir`."""
-
-    workdir: Path
-    env: dict[str, str]
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / f"serve-{self.port}.log"
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-    def start(self, *args: str) -> ServeProcess:
-        """Start serving; returns once /healthz answers."""
-        self.port = self.port or free_port()
-        with self.log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [str(CLI), "serve", "--port", str(self.port), *args],
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_for_health()
-        return self
-
-    def stop(self) -> bool:
-        """Stop it (Ctrl+C); True if it ended by itself."""
-        return self.process is None or stop(self.process)
-
-    def _wait_for_health(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        delay = 0.02
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"`email-channels serve` exited early:\n{self.log_tail()}")
-                try:
-                    if client.get(f"{self.base_url}/healthz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"no /healthz in {START_TIMEOUT_SECONDS}s:\n{self.log_tail()}"
-                    )
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
+async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """Run `email-channels ARGS` to its end: (exit status, standard output, standard error)."""
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(120):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -21,31 +21,10 @@ import httpx
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import create_key
 from email_channels.db.engine import Database, create_engine
+from tests.support.processes import CLI, HOST, free_port, service_environment
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / ".venv" / "bin" / "email-channels"
-HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 45.0  # the 30 s drain plus the lifespan's shutdown
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def clean_environment(**settings: str) -> dict[str, str]:
-    """This environment without EMAIL_CHANNELS_*, proxies or a metrics dir, plus `settings`."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("EMAIL_CHANNELS_")
-        and not name.lower().endswith("_proxy")
-        and name.upper() != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env.update({f"EMAIL_CHANNELS_{name.upper()}": value for name, value in settings.items()})
-    return env
 
 
 @dataclass
@@ -112,7 +91,7 @@ def serve(
         process = subprocess.Popen(
             [str(CLI), "serve", "--host", HOST, "--port", str(port), *args],
             cwd=log_path.parent,
-            env=clean_environment(**settings),
+            env=service_environment(**settings),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

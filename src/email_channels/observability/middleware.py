@@ -49,7 +49,7 @@ def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
             if valid_request_id(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return str(uuid.uuid4())  # canonical form: log tools and people recognise it
 
 
 def route_template(scope: Scope) -> str:
