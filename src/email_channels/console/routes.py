@@ -33,6 +33,7 @@ from email_channels.console.session import (
 from email_channels.errors import (
     AppError,
     Conflict,
+    ServiceUnavailable,
     Unauthorized,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -219,7 +220,7 @@ async def delete_setup(request: Request, session: Session, setup_id: uuid.UUID) 
     principal = session.require(Permission.CHANNEL_DELETE)
     try:
         await _setups(request).delete(workspace_id=principal.workspace_id, setup_id=setup_id)
-    except (Conflict, UpstreamUnavailable, UpstreamTimeout) as error:
+    except (Conflict, ServiceUnavailable, UpstreamUnavailable, UpstreamTimeout) as error:
         message = f"Not deleted: {error.detail}"
         return await _detail_page(
             request, session, setup_id, delete_error=message, status=error.status
