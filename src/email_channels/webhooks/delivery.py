@@ -69,7 +69,11 @@ class Deliverer:
         token = uuid.uuid4()
         async with self._db.transaction() as session:
             claimed = await repository.claim_due(
-                session, token=token, limit=self._batch, seconds=self._timeout + 30
+                # Outlives one attempt (its resolution and POST are cut at the timeout).
+                session,
+                token=token,
+                limit=self._batch,
+                seconds=2 * self._timeout + 5,
             )
         await asyncio.gather(*(self._attempt(row, token) for row in claimed))
         return len(claimed)

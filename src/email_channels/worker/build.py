@@ -43,7 +43,7 @@ async def build_worker(
         unverified_ttl=settings.unverified_ttl,
         reconcile_older_than=reconcile_grace(settings),
         # A check takes at most DNS_LIFETIME; a claim that outlives it is a dead worker's.
-        claim_seconds=max(30.0, 4 * settings.dns_lifetime),
+        claim_seconds=3 * settings.dns_lifetime + 5,
     )
     deliverer = Deliverer(
         db=database,
@@ -58,7 +58,11 @@ async def build_worker(
             Job("recheck", setups.recheck_due, every=poll),
             Job("ses-status", setups.refresh_ses_status, every=poll),
             Job("deliveries", deliverer.deliver_due, every=min(poll, 0.5)),
-            Job("expiry", setups.expire_unverified, every=min(EXPIRE_EVERY, poll * 60)),
+            Job(
+                "expiry",
+                setups.expire_unverified,
+                every=min(EXPIRE_EVERY, max(poll, settings.unverified_ttl / 10)),
+            ),
             Job("reconcile", setups.reconcile, every=RECONCILE_EVERY),
             Job("purge-idempotency", _zero(idempotency.purge_expired), every=PURGE_EVERY),
         ]
