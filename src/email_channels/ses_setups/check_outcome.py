@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from email_channels.ses_setups import background_repository as background
-from email_channels.ses_setups.dns_check import all_verified
+from email_channels.ses_setups.dns_check import all_verified, check_complete
 from email_channels.ses_setups.models import SesSetup
 from email_channels.ses_setups.schedule import Schedule, definite_failure
 from email_channels.ses_setups.verification import RecordResult
@@ -30,10 +30,13 @@ async def record_check_outcome(
     verified = all_verified(results)
     if verified and await background.announce_verified(session, setup.id):
         await record_event(session, event_type=EventType.VERIFIED, setup=setup)
+    # A check that got no answer for some record backs off like an unverified one: DNS
+    # may be down, and hammering it helps nobody.
+    complete = check_complete(results)
     due_in, interval = schedule.after_check(
         interval=setup.check_interval or 0.0,
-        verified=verified,
-        was_verified=was_verified,
+        verified=verified and complete,
+        was_verified=was_verified and complete,
         background=background_check,
     )
     if verified:
