@@ -37,17 +37,22 @@ def create_sandbox_app(
     region: str = "us-east-1",
     account_id: str = "000000000000",
     quotas: Quotas | None = None,
-    dns_nameservers: Sequence[tuple[str, int]] = (),
+    dns_nameservers: Sequence[tuple[str, int]] | None = None,
 ) -> Starlette:
     """The SES v2 emulator as an ASGI app; `state_path=None` keeps its state in memory.
 
     `dns_nameservers`: where GetEmailIdentity looks up DKIM and MAIL FROM records (empty:
-    the system resolver).
+    the system resolver; None: no lookups, every status stays PENDING, for tests that must
+    not query any resolver but their own).
     """
     runtime = SandboxRuntime.create(
         state_path=state_path, region=region, account_id=account_id, quotas=quotas or Quotas()
     )
-    probe = IdentityDnsProbe(nameservers=dns_nameservers, region=region)
+    probe = (
+        None
+        if dns_nameservers is None
+        else IdentityDnsProbe(nameservers=dns_nameservers, region=region)
+    )
 
     async def add_fault(request: Request) -> Response:
         try:
@@ -91,7 +96,7 @@ def create_sandbox_app(
 
 
 async def _serve_ses(
-    runtime: SandboxRuntime, request: Request, probe: IdentityDnsProbe
+    runtime: SandboxRuntime, request: Request, probe: IdentityDnsProbe | None
 ) -> Response:
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
     resolved = runtime.model.resolve(request.method, raw_path)
@@ -110,7 +115,10 @@ async def _serve_ses(
 
 
 async def _call(
-    runtime: SandboxRuntime, resolved: ResolvedRequest, request: Request, probe: IdentityDnsProbe
+    runtime: SandboxRuntime,
+    resolved: ResolvedRequest,
+    request: Request,
+    probe: IdentityDnsProbe | None,
 ) -> Response:
     # A request that fails validation is answered before any fault is consumed.
     operation = resolved.operation
@@ -123,7 +131,7 @@ async def _call(
     fault = runtime.faults.take(operation.name)
     if fault is None:
         output = await runtime.apply(operation.name, parameters)
-        if operation.name == "GetEmailIdentity":
+        if operation.name == "GetEmailIdentity" and probe is not None:
             # Like SES, the verdict follows what DNS shows (looked up outside the handler).
             output = await probe.overlay(output, domain=parameters["EmailIdentity"])
         return _ok(operation, output)

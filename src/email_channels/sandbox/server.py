@@ -63,7 +63,7 @@ class EmbeddedSandbox:
         region: str,
         account_id: str = "000000000000",
         quotas: Quotas | None = None,
-        dns_nameservers: Sequence[tuple[str, int]] = (),
+        dns_nameservers: Sequence[tuple[str, int]] | None = None,
     ) -> None:
         self.host = host
         self._dns_nameservers = dns_nameservers
