@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from email_channels.webhooks.models import Delivery
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
 from tests.support.receiver import Receiver, verified_payload
@@ -133,3 +135,51 @@ async def test_receivers_that_never_accept_end_failed_while_others_keep_getting_
     assert receiver.on("/elsewhere") == []  # a redirect is never followed
     good_ids = {r.json()["data"]["ses_setup"]["id"] for r in receiver.on("/good")}
     assert good_ids == {first["id"], second["id"]}
+
+
+async def test_events_of_one_setup_reach_a_webhook_in_order_even_across_retries(
+    api: Api, dns_zone: TestZone
+) -> None:
+    headers = await api.key()
+    # The first three attempts fail: `verified` must wait until `created` got through.
+    with Receiver(lambda path, number: 500 if number <= 3 else 204) as receiver:
+        response = await api.client.post(
+            "/v1/ws1/webhooks", json={"url": receiver.url()}, headers=headers
+        )
+        assert response.status_code == 201
+        setup = await api.create_setup(
+            headers, tenant_name=f"o-{uuid.uuid4().hex[:8]}", domain_identity=dns_zone.domain
+        )
+        dns_zone.publish_api_records(setup["dns_records"])
+        url = f"/v1/ws1/channels/ses-setup/{setup['id']}"
+        checked = (await api.client.post(f"{url}/verify", headers=headers)).json()
+        assert checked["dns_verified"] is True  # both events are in the outbox now
+        assert checked["ses_status"]["checked_at"] is None  # never refreshed by a read
+        async with running_worker(api):
+            received = await receiver.wait_for(
+                lambda got: any(r.json()["type"] == "ses_setup.verified" for r in got),
+                within=20,
+                what="ses_setup.verified",
+            )
+    assert [r.json()["type"] for r in received] == ["ses_setup.created"] * 4 + [
+        "ses_setup.verified"
+    ]
+
+
+async def test_deleting_a_webhook_cancels_its_pending_deliveries(
+    api: Api, dns_zone: TestZone
+) -> None:
+    headers = await api.key()
+    hook = await subscribe(api, headers, "http://127.0.0.1:9/never")
+    await api.create_setup(
+        headers, tenant_name=f"c-{uuid.uuid4().hex[:8]}", domain_identity=dns_zone.domain
+    )
+    pending = await deliveries(api, headers, hook["id"])
+    assert [(d["status"], d["attempts"]) for d in pending] == [("pending", 0)]
+    gone = await api.client.delete(f"/v1/ws1/webhooks/{hook['id']}", headers=headers)
+    assert gone.status_code == 204
+    async with api.database.read() as connection:
+        left = await connection.scalar(
+            select(func.count()).where(Delivery.webhook_id == uuid.UUID(hook["id"]))
+        )
+    assert left == 0
