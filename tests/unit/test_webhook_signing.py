@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.webhooks.delivery import RETRY_DELAYS, retry_delay
 from email_channels.webhooks.signing import new_secret, sign, signed_headers
-from email_channels.webhooks.url_guard import is_public
+from email_channels.webhooks.url_guard import is_public, pinned
 
 
 def test_our_signature_is_what_the_standard_webhooks_reference_verifies() -> None:
@@ -113,3 +113,24 @@ def test_unverified_interval_doubles_on_background_checks_up_to_the_max() -> Non
 )
 def test_only_public_unicast_addresses_may_receive_webhooks(address: str, public: bool) -> None:
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "expected"),
+    [
+        (
+            "https://hooks.example.com/in?x=1",
+            "93.184.216.34",
+            ("https://93.184.216.34/in?x=1", "hooks.example.com", "hooks.example.com"),
+        ),
+        (
+            "https://hooks.example.com:8443/in",
+            "2606:4700::1111",
+            ("https://[2606:4700::1111]:8443/in", "hooks.example.com:8443", "hooks.example.com"),
+        ),
+    ],
+)
+def test_a_delivery_connects_to_the_address_it_checked(
+    url: str, address: str, expected: tuple[str, str, str]
+) -> None:
+    assert pinned(url, ipaddress.ip_address(address)) == expected

@@ -19,7 +19,7 @@ from email_channels.observability.metrics import WEBHOOK_DELIVERIES
 from email_channels.webhooks import delivery_repository as repository
 from email_channels.webhooks.models import DeliveryStatus
 from email_channels.webhooks.signing import signed_headers
-from email_channels.webhooks.url_guard import UnsafeUrl, check_url
+from email_channels.webhooks.url_guard import UnsafeUrl, check_url, pinned
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +114,16 @@ class Deliverer:
         """(status code, error or None) of one attempt; it never takes longer than the timeout."""
         try:
             async with asyncio.timeout(self._timeout):
-                # Checked again at each attempt: the name may resolve elsewhere by now.
-                await check_url(url, allow_private=self._allow_private)
-                response = await self._client.post(url, content=body, headers=headers)
+                # Checked again at each attempt: the name may resolve elsewhere by now; the
+                # request then goes to the address checked (no second resolution).
+                addresses = await check_url(url, allow_private=self._allow_private)
+                target, host, server_name = pinned(url, addresses[0])
+                response = await self._client.post(
+                    target,
+                    content=body,
+                    headers={**headers, "host": host},
+                    extensions={"sni_hostname": server_name},
+                )
         except UnsafeUrl as refused:
             return None, f"Not sent: {refused}"
         except TimeoutError:

@@ -60,15 +60,30 @@ async def resolve(host: str) -> list[IpAddress]:
     return sorted(addresses, key=str)
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
-    """Raise UnsafeUrl unless `url` may receive webhooks now."""
+async def check_url(url: str, *, allow_private: bool) -> list[IpAddress]:
+    """The addresses `url` may be sent to now; UnsafeUrl unless it may receive webhooks."""
     host = url_host(url, allow_private=allow_private)
     addresses = await resolve(host)
     if allow_private:
-        return
+        return addresses
     private = [str(address) for address in addresses if not is_public(address)]
     if private:
         raise UnsafeUrl(
             f"The host resolves to a loopback, private or otherwise non-public address "
             f"({', '.join(private)}); webhooks go to public addresses only."
         )
+    return addresses
+
+
+def pinned(url: str, address: IpAddress) -> tuple[str, str, str]:
+    """(URL that connects to `address`, Host header, TLS server name) for a checked URL.
+
+    The request goes to the address that was checked, not to whatever the name resolves to
+    a moment later (DNS rebinding); Host and SNI keep the name, so virtual hosts and
+    certificate checks work as for the URL itself.
+    """
+    parts = urlsplit(url)
+    hostname = parts.hostname or ""
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), parts.netloc, hostname
