@@ -22,7 +22,8 @@ ATTEMPTS = 9  # the first and eight retries
 
 @pytest.fixture
 def api_overrides() -> dict[str, Any]:
-    return {**FAST_WORKER, "webhook_retry_scale": 0.00005, "webhook_timeout": 0.5}
+    # No rate limit: the test polls six delivery logs for a while.
+    return {**FAST_WORKER, "webhook_retry_scale": 0.00005, "webhook_timeout": 0.5, "rate_limit": 0}
 
 
 async def deliveries(api: Api, headers: dict[str, str], hook_id: str) -> list[dict[str, Any]]:
@@ -117,7 +118,9 @@ async def test_receivers_that_never_accept_end_failed_while_others_keep_getting_
                 )
                 return logs if done else None
 
-            logs = await eventually(all_failed, within=60, what="the bad deliveries to fail")
+            logs = await eventually(
+                all_failed, within=60, what="the bad deliveries to fail", interval=0.5
+            )
     for path, items in logs.items():
         for delivery in items:
             assert delivery["attempts"] == ATTEMPTS, path
