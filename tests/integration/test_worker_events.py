@@ -6,13 +6,19 @@ acceptance settings: CHECK_INTERVAL_MIN=1, CHECK_INTERVAL_MAX=2, WEBHOOK_RETRY_S
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
+from tests.support.processes import free_port
 from tests.support.receiver import Received, Receiver, verified_payload
 from tests.support.sandbox import SandboxThread
 from tests.support.worker import FAST_WORKER, eventually, running_worker
@@ -155,3 +161,41 @@ async def test_no_event_reaches_another_workspace(api: Api, dns_zone: TestZone) 
 
             await eventually(delivered, within=10, what="the delivery log")
     assert receiver.on("/other") == []
+
+
+def readme_receiver_command(port: int) -> str:
+    """The README's one-line receiver, listening on `port` instead of 9000."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [line] = [line for line in readme.splitlines() if line.startswith('python3 -c "import http')]
+    assert "9000" in line
+    return line.replace("9000", str(port))
+
+
+async def test_the_readme_receiver_prints_each_event(api: Api, dns_zone: TestZone) -> None:
+    port = free_port()
+    receiver = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        readme_receiver_command(port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        headers = await api.key()
+        response = await api.client.post(
+            "/v1/ws1/webhooks", json={"url": f"http://127.0.0.1:{port}/hooks"}, headers=headers
+        )
+        assert response.status_code == 201
+        setup = await api.create_setup(
+            headers, tenant_name=f"rd-{uuid.uuid4().hex[:8]}", domain_identity=dns_zone.domain
+        )
+        assert receiver.stdout is not None
+        async with running_worker(api):
+            line = (await asyncio.wait_for(receiver.stdout.readline(), 15)).decode()
+    finally:
+        os.killpg(receiver.pid, signal.SIGTERM)
+        await receiver.wait()
+    event_id, body = line.split(" ", 1)
+    assert event_id.startswith("evt_")
+    assert json.loads(body)["data"]["ses_setup"]["id"] == setup["id"]
