@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.fixtures_bind",
     "tests.support.fixtures_sandbox",
     "tests.support.fixtures_api",
+    "tests.support.worker",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -29,9 +30,13 @@ from email_channels.observability.middleware import ObservabilityMiddleware
 from email_channels.observability.readiness import DatabaseProbe
 from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
+from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.use_cases.endpoints import router as use_cases_router
 from email_channels.use_cases.service import UseCaseService
+from email_channels.webhooks.endpoints import router as webhooks_router
+from email_channels.webhooks.service import WebhookService
+from email_channels.worker.build import build_worker
 
 SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
 
@@ -63,6 +68,7 @@ async def open_ses(
             port=settings.sandbox_port,
             state_path=settings.sandbox_state_path,
             region=settings.aws_region,
+            dns_nameservers=settings.sandbox_dns_nameservers,
         )
         try:
             await sandbox.start()
@@ -105,13 +111,26 @@ async def build_ses_setup_service(
         dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,
         lease_seconds=lease_seconds(settings),
+        schedule=Schedule(
+            check_interval_min=settings.check_interval_min,
+            check_interval_max=settings.check_interval_max,
+            verified_check_interval=settings.verified_check_interval,
+            unverify_after=settings.unverify_after,
+        ),
     )
 
 
 def create_app(
-    settings: Settings, *, ses: SesRegions | None = None, dns: DnsLookup | None = None
+    settings: Settings,
+    *,
+    ses: SesRegions | None = None,
+    dns: DnsLookup | None = None,
+    run_worker: bool = False,
 ) -> FastAPI:
-    """Build the application; `ses` and `dns` replace the real adapters where none can run."""
+    """Build the application; `ses` and `dns` replace the real adapters where none can run.
+
+    `run_worker`: run the background worker inside the process (what `serve` does).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +154,25 @@ def create_app(
             )
             app.state.use_cases = UseCaseService(db=database)
             app.state.idempotency = Idempotency(database)
+            app.state.webhooks = WebhookService(
+                db=database, allow_private=settings.webhook_allow_private
+            )
+            if run_worker:
+                worker = await build_worker(
+                    settings,
+                    database=database,
+                    service=app.state.ses_setups,
+                    ses=app.state.ses_setups.ses,
+                    stack=stack,
+                )
+                task = asyncio.create_task(worker.run(), name="worker")
+
+                async def stop_worker() -> None:
+                    worker.stop()
+                    await task
+
+                # Registered last, so it runs first: the worker ends before what it uses.
+                stack.push_async_callback(stop_worker)
             yield
 
     app = FastAPI(
@@ -151,6 +189,7 @@ def create_app(
     app.include_router(operations_router)
     app.include_router(ses_setups_router)
     app.include_router(use_cases_router)
+    app.include_router(webhooks_router)
     install_console(app)
 
     @app.get("/healthz", tags=["Operations"], summary="Liveness")
@@ -181,4 +220,4 @@ def create_app_from_environment() -> FastAPI:
     """
     settings = Settings()
     configure_logging(settings.log_format)
-    return create_app(settings)
+    return create_app(settings, run_worker=settings.serve_worker)

@@ -82,9 +82,19 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="API processes on the port (more than 1 needs PostgreSQL).")
     ] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option("--no-worker", help="Run no background worker in the API process(es)."),
+    ] = False,
 ) -> None:
-    """Migrate the database, then serve the API."""
+    """Migrate the database, then serve the API (with the background worker, by default)."""
+    import os
+
     import uvicorn
+
+    if no_worker:
+        # The API processes read their settings from the environment they inherit.
+        os.environ["EMAIL_CHANNELS_SERVE_WORKER"] = "false"
 
     from email_channels.observability.logs import configure_logging
     from email_channels.observability.serving import metrics_directory, refusal_to_serve
@@ -213,18 +223,46 @@ def reconcile(
         raise typer.Exit(1)
 
 
+@app.command()
+def worker() -> None:
+    """Run the background work (re-checks, SES status, webhooks, expiry) until SIGTERM."""
+    from email_channels.worker.command import run_worker
+
+    _with_database(lambda database: run_worker(Settings(), database))
+
+
 @sandbox_app.command("serve")
-def sandbox_serve(host: Host = "127.0.0.1", port: int = 4566) -> None:
+def sandbox_serve(
+    host: Host = "127.0.0.1",
+    port: int = 4566,
+    dns_nameservers: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT[,...] where GetEmailIdentity looks up DKIM and MAIL FROM records "
+            "(default: SANDBOX_DNS_NAMESERVERS, else the system resolver)."
+        ),
+    ] = None,
+) -> None:
     """Run the SES v2 emulator alone."""
+    from email_channels.config import parse_nameservers
     from email_channels.sandbox.server import SandboxStartupError, serve_sandbox
 
     settings = Settings()
+    try:
+        nameservers = (
+            parse_nameservers(dns_nameservers)
+            if dns_nameservers is not None
+            else settings.sandbox_dns_nameservers
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--dns-nameservers") from error
     try:
         serve_sandbox(
             host=host,
             port=port,
             state_path=settings.sandbox_state_path,
             region=settings.aws_region,
+            dns_nameservers=nameservers,
         )
     except SandboxStartupError as error:
         typer.echo(f"cannot start the SES sandbox: {error}", err=True)

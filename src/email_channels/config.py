@@ -68,8 +68,23 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.TEXT
     rate_limit: int = Field(default=600, ge=0)  # requests per minute per API key; 0 = off
     rate_limit_storage_uri: str = "memory://"
+    # --- background work, SES status and webhooks (section 8) ---
+    check_interval_min: float = Field(default=60.0, gt=0)
+    check_interval_max: float = Field(default=21600.0, gt=0)
+    verified_check_interval: float = Field(default=86400.0, gt=0)
+    unverify_after: int = Field(default=2, ge=1)
+    ses_status_rate: float = Field(default=1.0, gt=0)
+    unverified_ttl: float = Field(default=2592000.0, ge=0)  # 0 = never
+    sandbox_dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(
+        default_factory=list
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_retry_scale: float = Field(default=1.0, ge=0)
+    webhook_allow_private: bool = False
+    # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
+    serve_worker: bool = True
 
-    @field_validator("dns_nameservers", mode="before")
+    @field_validator("dns_nameservers", "sandbox_dns_nameservers", mode="before")
     @classmethod
     def _split_nameservers(cls, value: object) -> list[tuple[str, int]]:
         return parse_nameservers(value)

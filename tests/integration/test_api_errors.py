@@ -100,6 +100,11 @@ async def test_openapi_document_covers_the_contract(api: Api) -> None:
         ("GET", "/v1/{workspace_id}/use-cases"),
         ("GET", "/v1/{workspace_id}/use-cases/{use_case_id}"),
         ("DELETE", "/v1/{workspace_id}/use-cases/{use_case_id}"),
+        ("POST", "/v1/{workspace_id}/webhooks"),
+        ("GET", "/v1/{workspace_id}/webhooks"),
+        ("GET", "/v1/{workspace_id}/webhooks/{webhook_id}"),
+        ("DELETE", "/v1/{workspace_id}/webhooks/{webhook_id}"),
+        ("GET", "/v1/{workspace_id}/webhooks/{webhook_id}/deliveries"),
         ("GET", "/healthz"),
     }
     create = document["paths"]["/v1/{workspace_id}/channels/ses-setup"]["post"]

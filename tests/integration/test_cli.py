@@ -438,6 +438,7 @@ COMMANDS = [
     ((), "keys"),
     ((), "sandbox"),
     ((), "reconcile"),
+    ((), "worker"),
     (("keys",), "create"),
     (("keys",), "list"),
     (("keys",), "revoke"),

@@ -27,7 +27,16 @@ PG_ADMIN_DSN = os.environ.get(
     "EMAIL_CHANNELS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("idempotency_keys", "use_cases", "ses_setups", "api_keys")  # children first
+# Children first.
+TABLES = (
+    "deliveries",
+    "events",
+    "webhooks",
+    "idempotency_keys",
+    "use_cases",
+    "ses_setups",
+    "api_keys",
+)
 
 # aiobotocore reads credentials from the standard chain in `aws` mode.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / ".venv" / "bin" / "email-channels"
 HOST = "127.0.0.1"
 STOP_TIMEOUT_SECONDS = 15.0
+UNANSWERED_NAMESERVER = "127.0.0.1:9"  # loopback discard port: refused at once
 
 
 def free_port() -> int:
@@ -35,6 +36,11 @@ def service_environment(**settings: str) -> dict[str, str]:
         and not name.lower().endswith("_proxy")
         and name.upper() != "PROMETHEUS_MULTIPROC_DIR"
     }
+    # The built-in sandbox looks DKIM and MAIL FROM records up on GetEmailIdentity: at the
+    # test's resolver, or at a loopback port where nothing answers, never the system's.
+    settings.setdefault(
+        "sandbox_dns_nameservers", settings.get("dns_nameservers", UNANSWERED_NAMESERVER)
+    )
     env.update({f"EMAIL_CHANNELS_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -27,10 +27,17 @@ class SandboxThread:
         state_path: str | None = None,
         region: str = "us-east-1",
         quotas: Quotas | None = None,
+        # None: the emulator looks nothing up (never the system resolver from a test).
+        dns_nameservers: list[tuple[str, int]] | None = None,
     ) -> None:
         self.region = region
         self._sandbox = EmbeddedSandbox(
-            host="127.0.0.1", port=0, state_path=state_path, region=region, quotas=quotas
+            host="127.0.0.1",
+            port=0,
+            state_path=state_path,
+            region=region,
+            quotas=quotas,
+            dns_nameservers=dns_nameservers,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

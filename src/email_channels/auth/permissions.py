@@ -10,3 +10,4 @@ class Permission(StrEnum):
     USE_CASE_CREATE = "UseCase.create"
     USE_CASE_VIEW = "UseCase.view"
     USE_CASE_DELETE = "UseCase.delete"
+    WEBHOOK_MANAGE = "Webhook.manage"

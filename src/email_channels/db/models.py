@@ -5,5 +5,15 @@ from email_channels.db.base import Base
 from email_channels.idempotency.models import IdempotencyKey
 from email_channels.ses_setups.models import SesSetup
 from email_channels.use_cases.models import UseCase
+from email_channels.webhooks.models import Delivery, Event, Webhook
 
-__all__ = ["ApiKey", "Base", "IdempotencyKey", "SesSetup", "UseCase"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Delivery",
+    "Event",
+    "IdempotencyKey",
+    "SesSetup",
+    "UseCase",
+    "Webhook",
+]

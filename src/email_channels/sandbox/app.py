@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from email_channels.sandbox.account import Quotas
+from email_channels.sandbox.dns_status import IdentityDnsProbe
 from email_channels.sandbox.errors import SesError, error_response, json_response
 from email_channels.sandbox.faults import Fault, FaultValidationError, parse_fault
 from email_channels.sandbox.runtime import SandboxRuntime
@@ -35,10 +37,21 @@ def create_sandbox_app(
     region: str = "us-east-1",
     account_id: str = "000000000000",
     quotas: Quotas | None = None,
+    dns_nameservers: Sequence[tuple[str, int]] | None = None,
 ) -> Starlette:
-    """The SES v2 emulator as an ASGI app; `state_path=None` keeps its state in memory."""
+    """The SES v2 emulator as an ASGI app; `state_path=None` keeps its state in memory.
+
+    `dns_nameservers`: where GetEmailIdentity looks up DKIM and MAIL FROM records (empty:
+    the system resolver; None: no lookups, every status stays PENDING, for tests that must
+    not query any resolver but their own).
+    """
     runtime = SandboxRuntime.create(
         state_path=state_path, region=region, account_id=account_id, quotas=quotas or Quotas()
+    )
+    probe = (
+        None
+        if dns_nameservers is None
+        else IdentityDnsProbe(nameservers=dns_nameservers, region=region)
     )
 
     async def add_fault(request: Request) -> Response:
@@ -65,7 +78,7 @@ def create_sandbox_app(
         return Response(status_code=204)
 
     async def ses_operation(request: Request) -> Response:
-        return await _serve_ses(runtime, request)
+        return await _serve_ses(runtime, request, probe)
 
     app = Starlette(
         routes=[
@@ -82,14 +95,16 @@ def create_sandbox_app(
     return app
 
 
-async def _serve_ses(runtime: SandboxRuntime, request: Request) -> Response:
+async def _serve_ses(
+    runtime: SandboxRuntime, request: Request, probe: IdentityDnsProbe | None
+) -> Response:
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
     resolved = runtime.model.resolve(request.method, raw_path)
     if resolved is None:
         message = f"No SES v2 operation of this sandbox serves {request.method} {request.url.path}"
         return error_response(SesError("UnknownOperationException", message), status=404)
     try:
-        return await _call(runtime, resolved, request)
+        return await _call(runtime, resolved, request, probe)
     except SesError as exc:
         status = exc.status if exc.status is not None else runtime.model.error_status(exc.code)
         return error_response(exc, status=status)
@@ -99,7 +114,12 @@ async def _serve_ses(runtime: SandboxRuntime, request: Request) -> Response:
         return error_response(failure, status=500)
 
 
-async def _call(runtime: SandboxRuntime, resolved: ResolvedRequest, request: Request) -> Response:
+async def _call(
+    runtime: SandboxRuntime,
+    resolved: ResolvedRequest,
+    request: Request,
+    probe: IdentityDnsProbe | None,
+) -> Response:
     # A request that fails validation is answered before any fault is consumed.
     operation = resolved.operation
     body = await _json_body(request)
@@ -110,7 +130,11 @@ async def _call(runtime: SandboxRuntime, resolved: ResolvedRequest, request: Req
     validate_input(operation.input_shape, parameters)
     fault = runtime.faults.take(operation.name)
     if fault is None:
-        return _ok(operation, await runtime.apply(operation.name, parameters))
+        output = await runtime.apply(operation.name, parameters)
+        if operation.name == "GetEmailIdentity" and probe is not None:
+            # Like SES, the verdict follows what DNS shows (looked up outside the handler).
+            output = await probe.overlay(output, domain=parameters["EmailIdentity"])
+        return _ok(operation, output)
     return await _call_with_fault(runtime, request, fault, operation, parameters)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 
 import uvicorn
 
@@ -63,8 +63,10 @@ class EmbeddedSandbox:
         region: str,
         account_id: str = "000000000000",
         quotas: Quotas | None = None,
+        dns_nameservers: Sequence[tuple[str, int]] | None = None,
     ) -> None:
         self.host = host
+        self._dns_nameservers = dns_nameservers
         self.port = port  # the bound port once started, also when 0 asked for a free one
         self._state_path = state_path
         self._region = region
@@ -91,6 +93,7 @@ class EmbeddedSandbox:
                 region=self._region,
                 account_id=self._account_id,
                 quotas=self._quotas,
+                dns_nameservers=self._dns_nameservers,
             )
         except BaseException:
             listener.close()
@@ -126,10 +129,17 @@ class EmbeddedSandbox:
             self._server = self._task = None
 
 
-def serve_sandbox(*, host: str, port: int, state_path: str | None, region: str) -> None:
+def serve_sandbox(
+    *,
+    host: str,
+    port: int,
+    state_path: str | None,
+    region: str,
+    dns_nameservers: Sequence[tuple[str, int]] = (),
+) -> None:
     """Serve the emulator until interrupted (the `email-channels sandbox serve` command)."""
     listener = bind_listener(host, port)
-    app = create_sandbox_app(state_path=state_path, region=region)
+    app = create_sandbox_app(state_path=state_path, region=region, dns_nameservers=dns_nameservers)
     config = uvicorn.Config(
         app, lifespan="off", timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS
     )

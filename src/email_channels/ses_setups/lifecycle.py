@@ -34,6 +34,7 @@ from email_channels.integrations.ses import (
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.repository import DeleteClaim
+from email_channels.webhooks.outbox import EventType, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -95,17 +96,26 @@ class Lease:
         if not held:
             raise LeaseLost()
 
-    async def end(self, **values: Any) -> bool:
-        """Release the lease, setting `values`; False when another actor holds it now."""
+    async def end(self, announce: tuple[EventType, SesSetup] | None = None, **values: Any) -> bool:
+        """Release the lease, setting `values`; False when another actor holds it now.
+
+        `announce`: an event to write in the same transaction, if the lease still held.
+        """
         async with self.db.transaction() as session:
-            return await repository.end_lease(
+            ended = await repository.end_lease(
                 session, setup_id=self.setup_id, token=self.token, **values
             )
+            if ended and announce is not None:
+                await record_event(session, event_type=announce[0], setup=announce[1])
+            return ended
 
-    async def forget(self) -> bool:
-        """Delete the row if this lease still holds it."""
+    async def forget(self, announce: tuple[EventType, SesSetup] | None = None) -> bool:
+        """Delete the row if this lease still holds it (and write `announce`, if given)."""
         async with self.db.transaction() as session:
-            return await repository.delete_leased(session, setup_id=self.setup_id, token=self.token)
+            gone = await repository.delete_leased(session, setup_id=self.setup_id, token=self.token)
+            if gone and announce is not None:
+                await record_event(session, event_type=announce[0], setup=announce[1])
+            return gone
 
 
 class SetupLifecycle:
@@ -140,6 +150,7 @@ class SetupLifecycle:
             await self.undo_create(setup, lease)
             raise
         ended = await lease.end(
+            (EventType.CREATED, setup),
             state=SetupState.ACTIVE.value,
             dkim_tokens=setup.dkim_tokens,
             signing_hosted_zone=setup.signing_hosted_zone,
@@ -229,7 +240,9 @@ class SetupLifecycle:
         assert setup is not None
         await self.finish_delete(setup, lease)
 
-    async def finish_delete(self, setup: SesSetup, lease: Lease) -> None:
+    async def finish_delete(
+        self, setup: SesSetup, lease: Lease, *, event: EventType = EventType.DELETED
+    ) -> None:
         """Tear down a setup whose `deleting` row `lease` holds, then forget the row.
 
         On failure the row stays `deleting`: readable and unchanged for clients, closed to
@@ -243,7 +256,7 @@ class SetupLifecycle:
             await lease.end()
             raise
         # False: another actor took over and finishes (or finished) the same teardown.
-        await lease.forget()
+        await lease.forget((event, setup))
 
     async def _remove(
         self, setup: SesSetup, lease: Lease, *, steps: Sequence[str], untagged_ok: bool

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, String, Uuid
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_channels.db.base import Base, UTCDateTime
@@ -24,6 +24,9 @@ class SesSetup(Base):
     __table_args__ = (
         # The keyset index of the list: newest first within one workspace.
         Index("ix_ses_setups_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        # The worker's claims: what is due first.
+        Index("ix_ses_setups_next_check_at", "next_check_at"),
+        Index("ix_ses_setups_ses_next_at", "ses_next_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -56,3 +59,29 @@ class SesSetup(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # --- background work (DESIGN.md section 8) ---
+    # When the next re-check is due (null: now), and the interval that led there.
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    check_interval: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    # Consecutive background checks that saw a record missing or mismatched.
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Whether `ses_setup.verified` was announced last (and not `unverified` since): the
+    # hysteresis of UNVERIFY_AFTER holds back only the event, never `dns_verified`.
+    announced_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The first time every record verified; a setup without it may expire.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A worker's claim on the re-check (database clock); a dead worker's claim runs out.
+    check_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # SES's own verdict, from GetEmailIdentity, refreshed by the worker only.
+    ses_verified_for_sending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    ses_dkim_status: Mapped[str] = mapped_column(
+        String(32), default="PENDING", server_default="PENDING"
+    )
+    ses_mail_from_status: Mapped[str] = mapped_column(
+        String(32), default="PENDING", server_default="PENDING"
+    )
+    ses_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ses_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ses_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -70,8 +70,16 @@ class SesSetupListItem(BaseModel):
     updated_at: datetime
 
 
+class SesStatus(BaseModel):
+    verified_for_sending: bool
+    dkim_status: str = Field(description="PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE, ...")
+    mail_from_status: str
+    checked_at: datetime | None = Field(description="The worker's last refresh; null: never.")
+
+
 class SesSetupDetail(SesSetupListItem):
     dns_records: list[DnsRecord]
+    ses_status: SesStatus = Field(description="SES's own verdict, refreshed by the worker.")
 
 
 class SesSetupPage(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from email_channels.db.base import utc_now
@@ -13,11 +14,13 @@ from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
 from email_channels.pagination import read_page
 from email_channels.ses_setups import repository
+from email_channels.ses_setups.check_outcome import record_check_outcome
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
 from email_channels.ses_setups.lifecycle import SetupLifecycle
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
 from email_channels.ses_setups.records import ExpectedRecord, expected_records
+from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.schemas import SesSetupCreate
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
 from email_channels.single_flight import SingleFlight
@@ -63,6 +66,17 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
         "dns_checked_at": setup.dns_checked_at,
         "created_at": setup.created_at,
         "updated_at": setup.updated_at,
+        "ses_status": ses_status_json(setup),
+    }
+
+
+def ses_status_json(setup: SesSetup) -> dict[str, Any]:
+    """SES's own verdict as the worker last read it (never refreshed on a read)."""
+    return {
+        "verified_for_sending": bool(setup.ses_verified_for_sending),
+        "dkim_status": setup.ses_dkim_status or "PENDING",
+        "mail_from_status": setup.ses_mail_from_status or "PENDING",
+        "checked_at": setup.ses_checked_at,
     }
 
 
@@ -88,8 +102,11 @@ class SesSetupService:
         dns_lifetime: float,
         deployment_id: str,
         lease_seconds: float,
+        schedule: Schedule | None = None,
     ) -> None:
         self._db = db
+        self.ses = ses
+        self.schedule = schedule or Schedule()
         self._dns = dns
         self._region = region
         self._mail_from_subdomain = mail_from_subdomain
@@ -128,6 +145,12 @@ class SesSetupService:
             dns_results=[],
             created_at=now,
             updated_at=now,
+            next_check_at=now + timedelta(seconds=self.schedule.check_interval_min),
+            check_interval=self.schedule.check_interval_min,
+            ses_next_at=now + timedelta(seconds=self.schedule.check_interval_min),
+            ses_verified_for_sending=False,
+            ses_dkim_status="PENDING",
+            ses_mail_from_status="PENDING",
         )
         await self.lifecycle.create(setup)
         return detail_json(setup, [NOT_CHECKED] * len(expected_for(setup)))
@@ -163,7 +186,13 @@ class SesSetupService:
             raise NotFound("No SES setup with this id in this workspace.")
         return await self.checks.run(setup.id, lambda: self._check_and_store(setup))
 
-    async def _check_and_store(self, setup: SesSetup) -> dict[str, Any]:
+    async def check_in_background(self, setup: SesSetup) -> None:
+        """The worker's re-check: the same check as a read, in the same single flight."""
+        await self.checks.run(setup.id, lambda: self._check_and_store(setup, background=True))
+
+    async def _check_and_store(
+        self, setup: SesSetup, *, background: bool = False
+    ) -> dict[str, Any]:
         previous = stored_results(setup)
         results = await check_records(
             expected_for(setup),
@@ -180,6 +209,10 @@ class SesSetupService:
             r.verified for r in previous
         ]
         checked_at = now if check_complete(results) else None
+        was_verified = setup.dns_verified
+        setup.dns_verified = verified
+        setup.dns_checked_at = checked_at or setup.dns_checked_at
+        setup.updated_at = now if changed else setup.updated_at
         async with self._db.transaction() as session:
             await repository.store_check(
                 session,
@@ -189,9 +222,15 @@ class SesSetupService:
                 dns_checked_at=checked_at,
                 updated_at=now if changed else None,
             )
-        setup.dns_verified = verified
-        setup.dns_checked_at = checked_at or setup.dns_checked_at
-        setup.updated_at = now if changed else setup.updated_at
+            # The schedule and the events go in the same transaction as the results (outbox).
+            await record_check_outcome(
+                session,
+                setup=setup,
+                results=results,
+                was_verified=was_verified,
+                background_check=background,
+                schedule=self.schedule,
+            )
         return detail_json(setup, results)
 
     # --- reads without a DNS check: the zone export and the console ---------------------

@@ -28,6 +28,15 @@ class DomainIdentity:
     signing_hosted_zone: str
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityStatus:
+    """What SES itself thinks of a domain identity (GetEmailIdentity)."""
+
+    verified_for_sending: bool
+    dkim_status: str
+    mail_from_status: str
+
+
 class SesGateway(Protocol):
     """SES v2 operations in one region; failures raise AppErrors (409, 422, 502, 504).
 
@@ -54,6 +63,10 @@ class SesGateway(Protocol):
         ...
 
     async def delete_domain_identity(self, domain: str) -> None: ...
+
+    async def get_identity_status(self, domain: str) -> IdentityStatus | None:
+        """SES's verdict on the identity; None when there is no such identity."""
+        ...
 
     async def delete_tenant(self, tenant_name: str) -> None: ...
 

@@ -35,6 +35,7 @@ from email_channels.errors import (
 from email_channels.integrations.ses import (
     TAG_SETUP_ID,
     DomainIdentity,
+    IdentityStatus,
     Tags,
     Tenant,
     mark_applied,
@@ -329,6 +330,23 @@ class AioBotocoreSes:
         except SesNotFound:
             return None
         return _tag_map(response.get("Tags"))
+
+    async def get_identity_status(self, domain: str) -> IdentityStatus | None:
+        try:
+            response = await self._call(
+                "GetEmailIdentity",
+                lambda: self._client.get_email_identity(EmailIdentity=domain),
+                missing_ok=True,
+            )
+        except SesNotFound:
+            return None
+        return IdentityStatus(
+            verified_for_sending=bool(response.get("VerifiedForSendingStatus", False)),
+            dkim_status=str(response.get("DkimAttributes", {}).get("Status", "PENDING")),
+            mail_from_status=str(
+                response.get("MailFromAttributes", {}).get("MailFromDomainStatus", "PENDING")
+            ),
+        )
 
     async def delete_domain_identity(self, domain: str) -> None:
         await self._delete(

@@ -1,0 +1,1 @@
+"""Webhooks after Svix's model: subscriptions, the event outbox, deliveries."""

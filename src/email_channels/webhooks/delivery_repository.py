@@ -1,0 +1,100 @@
+"""SQL of webhook delivery: claims of due attempts and their outcomes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from email_channels.db.clock import database_now
+from email_channels.webhooks.models import Delivery, DeliveryStatus, Event, Webhook
+
+PENDING = DeliveryStatus.PENDING.value
+
+
+async def claim_due(
+    session: AsyncSession, *, token: uuid.UUID, limit: int, seconds: float
+) -> list[Any]:
+    """Claim up to `limit` due attempts: (delivery, webhook url and secret, event) rows.
+
+    A delivery waits while an earlier event of the same setup is still pending for the same
+    webhook: events of one setup reach a webhook in the order they happened.
+    """
+    earlier = aliased(Delivery)
+    blocked = exists().where(
+        earlier.webhook_id == Delivery.webhook_id,
+        earlier.setup_id == Delivery.setup_id,
+        earlier.event_seq < Delivery.event_seq,
+        earlier.status == PENDING,
+    )
+    free = or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < database_now())
+    candidates = (
+        select(Delivery.id)
+        .where(
+            Delivery.status == PENDING,
+            Delivery.next_attempt_at <= database_now(),
+            free,
+            ~blocked,
+        )
+        .order_by(Delivery.event_seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(candidates), Delivery.status == PENDING, free)
+        .values(lease_token=token, lease_expires_at=database_now(seconds))
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.execute(
+        select(
+            Delivery.id,
+            Delivery.attempts,
+            Delivery.event_id,
+            Webhook.url,
+            Webhook.secret,
+            Event.type,
+            Event.occurred_at,
+            Event.data,
+        )
+        .join(Webhook, Webhook.id == Delivery.webhook_id)
+        .join(Event, Event.seq == Delivery.event_seq)
+        .where(Delivery.lease_token == token)
+        .order_by(Delivery.event_seq)
+    )
+    return list(rows)
+
+
+async def finish_attempt(
+    session: AsyncSession,
+    *,
+    delivery_id: uuid.UUID,
+    token: uuid.UUID,
+    status: DeliveryStatus,
+    status_code: int | None,
+    error: str | None,
+    retry_in: float | None,
+    delivered_at: datetime | None,
+) -> bool:
+    """Record one attempt and release the claim, if this worker still holds it."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "attempts": Delivery.attempts + 1,
+        "last_status_code": status_code,
+        "last_error": error,
+        "next_attempt_at": None if retry_in is None else database_now(retry_in),
+        "delivered_at": delivered_at,
+        "lease_token": None,
+        "lease_expires_at": None,
+    }
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.lease_token == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
