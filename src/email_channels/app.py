@@ -11,10 +11,12 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from email_channels import __version__
+from email_channels.auth.grant_cache import GrantCache, RevocationListener
 from email_channels.auth.rate_limit import rate_limiter
 from email_channels.body_limit import BodyLimitMiddleware
 from email_channels.config import SesMode, Settings
 from email_channels.console import install_console
+from email_channels.db.driver import DriverPool, driver_dsn
 from email_channels.db.engine import Database, create_engine
 from email_channels.http import Problem, json_response
 from email_channels.idempotency.service import Idempotency
@@ -108,6 +110,19 @@ async def build_ses_setup_service(
     )
 
 
+async def open_hot_paths(database: Database, stack: AsyncExitStack, *, pool_size: int) -> None:
+    """On PostgreSQL: the driver's pool for the hot statements and the key grant cache."""
+    dsn = driver_dsn(database.engine.url)
+    if dsn is None:
+        return
+    database.driver = await DriverPool.open(dsn, size=pool_size)
+    stack.push_async_callback(database.driver.close)
+    database.grants = GrantCache()
+    listener = RevocationListener(database.grants, dsn=dsn)
+    listener.start()
+    stack.push_async_callback(listener.close)
+
+
 def create_app(
     settings: Settings, *, ses: SesRegions | None = None, dns: DnsLookup | None = None
 ) -> FastAPI:
@@ -122,6 +137,7 @@ def create_app(
             stack.push_async_callback(database.dispose)
             stack.callback(forget_this_process)
             instrument_pool(database.engine)
+            await open_hot_paths(database, stack, pool_size=settings.database_pool_size)
             app.state.database = database
             app.state.readiness = DatabaseProbe(settings.database_url)
             stack.push_async_callback(app.state.readiness.close)
