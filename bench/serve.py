@@ -3,7 +3,8 @@
 The parent binds the listening socket on loopback and passes its file descriptor, so there
 is no window in which another process could take the port. Both servers run under the same
 uvicorn configuration as `email-channels serve` (one worker; uvloop and httptools when they
-are installed), except that the access log is off for both: it would measure the terminal.
+are installed). uvicorn's own access log is off for both; the service writes its own access line
+per request (observability/middleware.py) into its log file, as `serve` writes it to stderr.
 
 The process stops by itself: when its parent is gone, or after `--max-seconds`.
 """
@@ -29,6 +30,7 @@ def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str) -> 
     """The real application, configured explicitly (no `.env`, no EMAIL_CHANNELS_* leaks)."""
     from email_channels.app import create_app
     from email_channels.config import SesMode, Settings
+    from email_channels.observability.logs import configure_logging
 
     settings = Settings(
         _env_file=None,
@@ -43,6 +45,8 @@ def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str) -> 
         # refused: the bench measures answers, not 429s.
         rate_limit=BENCH_RATE_LIMIT,
     )
+    # As `email-channels serve` does: an access line per request, here into the server's log.
+    configure_logging(settings.log_format)
     return create_app(settings)
 
 

@@ -20,6 +20,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
 
+from email_channels.auth.moving_window import MemoryMovingWindow
 from email_channels.errors import AppError
 from email_channels.observability.middleware import add_response_headers
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "email-channels:api-key"
 _REDIS_SCHEMES = frozenset({"redis", "rediss"})
+_MEMORY_SCHEMES = frozenset({"memory", "async+memory"})
 
 
 class TooManyRequests(AppError):
@@ -61,6 +63,8 @@ class RateLimiter:
     def __init__(self, *, per_minute: int, storage_uri: str) -> None:
         self._item = RateLimitItemPerMinute(per_minute)
         scheme = urlsplit(storage_uri).scheme
+        # One process's counts: ours, cheap (auth/moving_window.py); shared ones: `limits`.
+        self._memory = MemoryMovingWindow(per_minute) if scheme in _MEMORY_SCHEMES else None
         self._pool: ConnectionPool | None = None
         options: dict[str, object] = {}
         if scheme in _REDIS_SCHEMES:
@@ -73,6 +77,14 @@ class RateLimiter:
     async def hit(self, key_id: uuid.UUID) -> RateLimitStatus | None:
         """Count one request of `key_id`; None when the storage failed (the request passes)."""
         identity = str(key_id)
+        if self._memory is not None:
+            allowed, remaining, reset_at = self._memory.hit(identity)
+            return RateLimitStatus(
+                allowed=allowed,
+                limit=self._item.amount,
+                remaining=remaining,
+                reset_seconds=max(0, math.ceil(reset_at - time.time())),
+            )
         try:
             allowed = await self._limiter.hit(self._item, NAMESPACE, identity)
             stats = await self._limiter.get_window_stats(self._item, NAMESPACE, identity)

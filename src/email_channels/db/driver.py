@@ -26,6 +26,14 @@ def driver_dsn(database_url: str | URL) -> str | None:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def _keep_session(_: Any) -> None:
+    """Release without asyncpg's reset statement: a round trip per query saved.
+
+    The reset (unlock advisory locks, close cursors, UNLISTEN, RESET ALL) undoes session state;
+    the statements run here are single SELECTs in autocommit that leave none.
+    """
+
+
 class DriverPool:
     """A small asyncpg pool; built and closed in the app's lifespan."""
 
@@ -35,7 +43,7 @@ class DriverPool:
     @classmethod
     async def open(cls, dsn: str, *, size: int) -> DriverPool:
         """Up to `size` connections, opened as load needs them (one up front)."""
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, reset=_keep_session)
         return cls(pool)
 
     async def fetch(self, sql: str, *args: Any) -> Sequence[Any]:
