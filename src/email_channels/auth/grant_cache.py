@@ -71,6 +71,13 @@ class GrantCache:
             return None
         return entry[1]
 
+    def get_by_key_id(self, key_id: Any) -> KeyGrant | None:
+        """The cached grant of a key by its id, if any (for tests and diagnostics)."""
+        for _, grant in self._entries.values():
+            if grant.key_id == key_id:
+                return grant
+        return None
+
     def put(self, key_hash: str, grant: KeyGrant, *, started: float, generation: int) -> None:
         """Keep a grant looked up from `started` (monotonic) in `generation`."""
         if not self._live or generation != self._generation:
