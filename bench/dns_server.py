@@ -31,7 +31,10 @@ def load_zone(path: Path) -> dict[tuple[str, int], list[str]]:
     """(lower-case name without the dot, rdtype) -> values as zone-file text."""
     zone: dict[tuple[str, int], list[str]] = defaultdict(list)
     for name, rdtype, value in json.loads(path.read_text()):
-        text = value if rdtype != "TXT" else '"' + value.replace('"', '\\"') + '"'
+        if rdtype == "TXT":
+            text = '"' + value.replace('"', '\\"') + '"'
+        else:  # CNAME and MX name hosts: absolute, as in a zone file
+            text = value if value.endswith(".") else value + "."
         zone[(name.lower().rstrip("."), dns.rdatatype.from_text(rdtype))].append(text)
     return dict(zone)
 

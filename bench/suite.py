@@ -42,8 +42,9 @@ class Pass:
     resident_mb: float | None
 
 
-def _say(text: str) -> None:
-    print(f"bench: {text} ...", file=sys.stderr, flush=True)
+def _say(text: str, service: RunningServer) -> None:
+    resident = resident_mb(service.pid)
+    print(f"bench: {text} ... (service: {resident or 0:.1f} MB)", file=sys.stderr, flush=True)
 
 
 def one_pass(
@@ -51,11 +52,11 @@ def one_pass(
 ) -> Pass:
     """S2, S3 and S4 against `service`."""
     base = f"{service.url}/v1/{seeded.workspace_id}/channels/ses-setup"
-    _say("S2, detail with 50 ms DNS")
+    _say("S2, detail with 50 ms DNS", service)
     detail = detail_latencies(
         base, setup_id=setups.verified_id, api_key=seeded.api_key, requests=args.s2_requests
     )
-    _say("S3, create with 100 ms SES")
+    _say("S3, create with 100 ms SES", service)
     create = create_latencies(
         base, sandbox_url=sandbox_url, api_key=seeded.admin_key, creates=args.s3_creates
     )
@@ -68,9 +69,9 @@ def one_pass(
         "duration": args.s4_duration,
         "server_pid": service.pid,
     }
-    _say("S4, the list alone")
+    _say("S4, the list alone", service)
     alone = run_load(**load)
-    _say(f"S4, the list beside {len(setups.silent_ids)} reads waiting on silent DNS")
+    _say(f"S4, the list beside {len(setups.silent_ids)} reads waiting on silent DNS", service)
     with SlowReads(base, setup_ids=setups.silent_ids, api_key=seeded.api_key) as slow:
         beside = run_load(**load)
     return Pass(
@@ -85,7 +86,7 @@ def one_pass(
 
 def scale(service: RunningServer, *, seeded: Any, args: Any) -> ScaleResult:
     """S6 through the service, against the seeded sandbox."""
-    _say(f"S6, {args.s6_creates} creates, {args.s6_concurrency} at a time")
+    _say(f"S6, {args.s6_creates} creates, {args.s6_concurrency} at a time", service)
     base = f"{service.url}/v1/{seeded.workspace_id}/channels/ses-setup"
     return creates_at_scale(
         base, api_key=seeded.admin_key, creates=args.s6_creates, concurrency=args.s6_concurrency
@@ -190,7 +191,7 @@ def targets(
     rows.append(
         Target(
             "S6",
-            f"errors in {args.s6_creates} creates over a big sandbox",
+            f"errors in {args.s6_creates} creates, sandbox at {args.s6_seeded}",
             float(s6.errors),
             0.0,
             "count",

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from bench.processes import REPOSITORY, HarnessError, child_environment
+from email_channels.sandbox.account import Quotas
 from email_channels.sandbox.state import (
     Association,
     EmailIdentity,
@@ -33,6 +34,7 @@ from email_channels.ses_setups.records import ExpectedRecord
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 START_DEADLINE = 30.0
+SANDBOX_QUOTA = Quotas().max_tenants  # the emulator's (and SES's default) account limit
 CLI = REPOSITORY / ".venv" / "bin" / "email-channels"
 
 
