@@ -31,6 +31,7 @@ from email_channels.observability.middleware import ObservabilityMiddleware
 from email_channels.observability.readiness import DatabaseProbe
 from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
+from email_channels.ses_setups.fast_list import FastList
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.use_cases.endpoints import router as use_cases_router
 from email_channels.use_cases.service import UseCaseService
@@ -161,6 +162,8 @@ def create_app(
     )
     ensure_structlog()
     install_error_handlers(app)
+    # The list's plain request skips FastAPI's per-request machinery (ses_setups/fast_list.py).
+    app.add_middleware(FastList)
     # A body too large is refused before anything but the request log looks at it.
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware)  # added last: outermost
