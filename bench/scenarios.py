@@ -29,6 +29,7 @@ CREATE_OPERATIONS = (
     "CreateTenantResourceAssociation",
 )
 REQUEST_TIMEOUT = 30.0
+SLOW_READ_SPREAD = 4.0  # seconds: the service's DNS_LIFETIME, over which S4's reads start
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,8 @@ class SlowReads:
         self.answered = 0
         self.failed = 0
 
-    async def _one(self, client: httpx.AsyncClient, setup_id: str) -> None:
+    async def _one(self, client: httpx.AsyncClient, setup_id: str, *, start_after: float) -> None:
+        await asyncio.sleep(start_after)
         while not self._stop.is_set():
             try:
                 response = await client.get(f"{self._base}/{setup_id}")
@@ -161,11 +163,19 @@ class SlowReads:
         async with httpx.AsyncClient(
             headers=self._headers, timeout=REQUEST_TIMEOUT, limits=limits, trust_env=False
         ) as client:
-            await asyncio.gather(*(self._one(client, setup_id) for setup_id in self._ids))
+            # Spread over one DNS lifetime, as reads arrive in life: started together they
+            # would also end together, every lifetime, 200 answers and 200 new reads at once.
+            spread = SLOW_READ_SPREAD / max(1, len(self._ids))
+            await asyncio.gather(
+                *(
+                    self._one(client, setup_id, start_after=index * spread)
+                    for index, setup_id in enumerate(self._ids)
+                )
+            )
 
     def __enter__(self) -> SlowReads:
         self._thread.start()
-        time.sleep(1.0)  # let them all reach the DNS wait
+        time.sleep(SLOW_READ_SPREAD + 0.5)  # let them all reach the DNS wait
         return self
 
     def __exit__(self, *_: Any) -> None:
