@@ -1,11 +1,13 @@
-"""The per-process moving window of `memory://`: the same answers as `limits`, at O(1).
+"""The per-process moving window of `memory://`: `limits`' rule at O(1) per hit.
 
 `limits`' memory storage keeps each key's hits in a list it prepends to (a copy of the whole
 list per hit) and, on most hits, starts a task that hands a bisect to a thread: at the bench's
 rates that was a tenth of a list answer's CPU, growing with the limit. Here a key's hits are a
-deque of times, oldest first, trimmed as the window moves. The counts, the refusal and the
-reset time are the ones `MovingWindowRateLimiter` gives (a hit at exactly the window's edge
-still counts, as there).
+deque of times, oldest first, trimmed as the window moves. The rule is the moving window's:
+at most `limit` accepted hits in any WINDOW_SECONDS (a hit exactly a window old still counts),
+`remaining` is the limit less the hits in the window, the reset is when the oldest of them
+leaves it. (`limits` expires old hits lazily, in that background task, so right after a long
+pause it could refuse a hit while reporting hits remaining; this window cannot.)
 """
 
 from __future__ import annotations
