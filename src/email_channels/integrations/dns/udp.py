@@ -5,7 +5,8 @@ receive pending on each: with a check's seven lookups, or 200 checks waiting on 
 server (S4), that was most of their CPU and about 25 KB of resident memory per lookup in
 flight (bench/README.md). Here the queries of an event loop share one socket; an answer is
 matched to its query by id and by the server it came from, then checked against the question
-(`Message.is_response`).
+(`Message.is_response`). The socket, and so the source port, is replaced every ROTATE_AFTER
+queries, so that an off-path spoofer must still guess a port as well as a query id.
 
 Only the plain outcomes are decided here: an answer (following a CNAME chain inside it),
 NODATA, NXDOMAIN, and "timed out" once the lifetime is spent. Anything else (a truncated
@@ -27,6 +28,7 @@ import dns.rcode
 import dns.rdatatype
 
 Server = tuple[str, int]
+ROTATE_AFTER = 64  # queries per socket (per source port), as a check sends seven
 
 
 class SharedSocket(asyncio.DatagramProtocol):
@@ -35,6 +37,8 @@ class SharedSocket(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[tuple[int, Server], asyncio.Future[bytes]] = {}
+        self.sent = 0
+        self.retired = False  # replaced by a fresh socket: closes once its queries are done
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -65,11 +69,14 @@ class SharedSocket(asyncio.DatagramProtocol):
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[key] = waiter
         try:
+            self.sent += 1
             self.transport.sendto(wire, server)
             return await asyncio.wait_for(waiter, seconds)
         finally:
             if self.pending.get(key) is waiter:
                 del self.pending[key]
+            if self.retired and not self.pending and self.transport is not None:
+                self.transport.close()
 
 
 _SOCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedSocket] = (
@@ -80,6 +87,12 @@ _SOCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedSocket] = (
 async def _socket() -> SharedSocket:
     loop = asyncio.get_running_loop()
     shared = _SOCKETS.get(loop)
+    if shared is not None and shared.sent >= ROTATE_AFTER:
+        # A fresh source port now and then: a spoofed answer must guess it as well as the id.
+        shared.retired = True
+        if not shared.pending and shared.transport is not None:
+            shared.transport.close()
+        shared = None
     if shared is None or shared.transport is None or shared.transport.is_closing():
         _, shared = await loop.create_datagram_endpoint(SharedSocket, local_addr=("0.0.0.0", 0))
         _SOCKETS[loop] = shared
