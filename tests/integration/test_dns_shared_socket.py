@@ -71,3 +71,15 @@ async def test_a_silent_server_is_timed_out_at_the_lifetime() -> None:
         server.transport.close()
     assert observation.outcome is Outcome.FAILURE
     assert observation.detail == "timed out"
+
+
+async def test_retries_after_the_socket_was_replaced_still_time_out_cleanly() -> None:
+    # More lookups than one socket serves, each retried: later attempts run on new sockets.
+    server, port = await _server(answer=False)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.1, lifetime=0.35)
+    names = [f"q{index}.shared.example" for index in range(2 * ROTATE_AFTER)]
+    try:
+        observations = await asyncio.gather(*(lookup.query(name, "TXT") for name in names))
+    finally:
+        server.transport.close()
+    assert {(o.outcome, o.detail) for o in observations} == {(Outcome.FAILURE, "timed out")}

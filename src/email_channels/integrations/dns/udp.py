@@ -64,7 +64,8 @@ class SharedSocket(asyncio.DatagramProtocol):
         self, wire: bytes, *, query_id: int, server: Server, seconds: float
     ) -> bytes:
         """Send `wire` to `server`; its answer, or TimeoutError after `seconds`."""
-        assert self.transport is not None
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("DNS socket closed")  # the caller asks dnspython
         key = (query_id, server)
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[key] = waiter
@@ -114,13 +115,13 @@ async def query(
     """
     if not servers or not all(_is_ipv4(address) for address, _ in servers):
         return None
-    shared = await _socket()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime
     attempt = 0
     while (remaining := deadline - loop.time()) > 0:
         server = servers[attempt % len(servers)]
         attempt += 1
+        shared = await _socket()  # per attempt: the last one's socket may have been replaced
         while (request.id, server) in shared.pending:
             request.id = secrets.randbelow(65536)
         try:
