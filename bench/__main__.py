@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -22,14 +24,12 @@ from typing import Any
 import httpx
 
 from bench.database import database_url, drop_database, new_database_name, prepare_database
-from bench.processes import (
-    HarnessError,
-    RunningServer,
-    closed_loopback_port,
-    run_load,
-    serving,
-)
+from bench.processes import HarnessError, RunningServer, run_load, serving
 from bench.report import Measurement, Report, render_table, write_json
+from bench.scenarios import DNS_DELAY, pick_setups, resident_mb
+from bench.suite import one_pass, scale, targets
+from bench.targets import Target, render_targets
+from bench.upstreams import SANDBOX_QUOTA, delayed_dns, sandbox, seed_sandbox
 
 LIMIT = 20
 
@@ -70,6 +70,25 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default="raw",
         help="load generator client: raw HTTP/1.1 (default) or a shared httpx.AsyncClient",
     )
+    parser.add_argument("--s2-requests", type=_positive(int), default=30, help="S2 GETs (30)")
+    parser.add_argument("--s3-creates", type=_positive(int), default=15, help="S3 creates (15)")
+    parser.add_argument(
+        "--s4-duration", type=_positive(float), default=4.0, help="S4 seconds per list run (4)"
+    )
+    parser.add_argument(
+        "--s4-concurrency", type=_positive(int), default=8, help="S4 lists in flight (8)"
+    )
+    parser.add_argument(
+        "--s4-reads", type=_positive(int), default=200, help="S4 reads on silent DNS (200)"
+    )
+    parser.add_argument(
+        "--s6-seed", type=_positive(int), default=10_000, help="S6 setups in the sandbox (10000)"
+    )
+    parser.add_argument("--s6-creates", type=_positive(int), default=2000, help="S6 creates (2000)")
+    parser.add_argument(
+        "--s6-concurrency", type=_positive(int), default=16, help="S6 creates in flight (16)"
+    )
+    parser.add_argument("--single-pass", action="store_true", help="skip S5's second pass of S2-S4")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args(argv)
     if args.warmup < 0:
@@ -81,12 +100,11 @@ def _list_path(workspace_id: str) -> str:
     return f"/v1/{workspace_id}/channels/ses-setup?limit={LIMIT}"
 
 
-def _fetch(client: httpx.Client, url: str) -> dict[str, Any]:
+def _fetch(client: httpx.Client, url: str) -> bytes:
     response = client.get(url)
     if response.status_code != 200:
         raise HarnessError(f"GET {url} answered {response.status_code}: {response.text[:300]}")
-    body: dict[str, Any] = response.json()
-    return body
+    return response.content
 
 
 def _deep_token(client: httpx.Client, first_url: str, *, setups: int) -> tuple[str | None, int]:
@@ -96,7 +114,7 @@ def _deep_token(client: httpx.Client, first_url: str, *, setups: int) -> tuple[s
     token: str | None = None
     for _ in range(target - 1):
         url = first_url if token is None else f"{first_url}&continuation_token={token}"
-        token = _fetch(client, url)["continuation_token"]
+        token = json.loads(_fetch(client, url))["continuation_token"]
         if token is None:
             return None, 1
     return token, target
@@ -121,24 +139,37 @@ def _measure(
     )
 
 
-def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> Report:
-    """Seed; serve the service and the baseline side by side; load them in turn.
+def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, list[Target]]:
+    """Seed; serve the service and the baseline side by side; load them in turn; then S2-S6.
 
-    The runs alternate (service, baseline; page by page) so that a change in the load of a
+    The S1 runs alternate (service, baseline; page by page) so that a change in the load of a
     shared machine falls on both sides of a ratio rather than on one.
     """
     print(f"bench: seeding {name} ...", file=sys.stderr, flush=True)
     seeded = prepare_database(name, setups=args.setups)
+    dsn = database_url(name).replace("postgresql+asyncpg://", "postgresql://", 1)
+    setups = asyncio.run(pick_setups(dsn, workspace_id=seeded.workspace_id, silent=args.s4_reads))
+    # The emulator, as SES, holds at most SANDBOX_QUOTA tenants: the run's creates need room.
+    creates = args.s6_creates + 2 * args.s3_creates
+    seed = min(args.s6_seed, max(0, SANDBOX_QUOTA - creates))
+    print(f"bench: seeding the sandbox with {seed} setups ...", file=sys.stderr)
+    sandbox_state = log_dir / "sandbox.sqlite3"
+    seed_sandbox(sandbox_state, setups=seed)
+    args.s6_seeded = seed
     first = _list_path(seeded.workspace_id)
-    server_lifetime = 4 * (args.warmup + args.duration) + 240.0
+    server_lifetime = 6 * (args.warmup + args.duration) + 1800.0
     headers = {"Authorization": f"Bearer {seeded.api_key}"}
     with (
-        closed_loopback_port() as ses_port,
+        delayed_dns(
+            setups.verified_records, delay=DNS_DELAY, log_dir=log_dir, max_seconds=server_lifetime
+        ) as dns_port,
+        sandbox(sandbox_state, log_dir=log_dir) as sandbox_url,
         httpx.Client(headers=headers, timeout=10) as client,
     ):
         common: dict[str, Any] = {
             "database_url": database_url(name),
-            "ses_endpoint_url": f"http://127.0.0.1:{ses_port}",
+            "ses_endpoint_url": sandbox_url,
+            "dns_port": dns_port,
             "max_seconds": server_lifetime,
             "log_dir": log_dir,
         }
@@ -148,6 +179,7 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> Report:
             if token is not None:
                 paths["deep"] = f"{first}&continuation_token={token}"
             for page, path in paths.items():
+                # Byte for byte: the same JSON, the same key order, the same number formats.
                 if _fetch(client, baseline.url + path) != _fetch(client, service.url + path):
                     raise HarnessError(f"the baseline's {page} page differs from the service's")
             report = Report(
@@ -164,7 +196,14 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> Report:
                     _measure(
                         report, server, page, server.url + path, api_key=seeded.api_key, args=args
                     )
-    return report
+            suite: dict[str, Any] = {"setups": setups, "seeded": seeded, "args": args}
+            first_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
+            s6 = scale(service, seeded=seeded, args=args)
+            second_pass = None
+            if not args.single_pass:
+                first_pass = replace(first_pass, resident_mb=resident_mb(service.pid))
+                second_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
+    return report, targets(report, first=first_pass, second=second_pass, s6=s6, args=args)
 
 
 def _interrupt(signum: int, _: FrameType | None) -> None:
@@ -178,10 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="email-channels-bench-"))
     failed = True
     try:
-        report = run(args, name=name, log_dir=log_dir)
+        report, rows = run(args, name=name, log_dir=log_dir)
         print(render_table(report))
+        print()
+        print(render_targets(rows))
         if args.json is not None:
-            write_json(report, args.json)
+            write_json(report, args.json, targets=[row.as_json() for row in rows])
         failed = False
     except HarnessError as error:
         print(f"bench: {error}", file=sys.stderr)

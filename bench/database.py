@@ -59,6 +59,7 @@ async def drop_database(name: str) -> None:
 class Seeded:
     workspace_id: str
     api_key: str
+    admin_key: str  # every permission: the creates of S3 and S6
     setups: int
     other_setups: int
 
@@ -125,6 +126,9 @@ async def prepare(name: str, *, setups: int, seed: int = 1) -> Seeded:
         _, secret = await create_key(
             db, workspace_id=WORKSPACE, permissions=[Permission.CHANNEL_VIEW], name="bench"
         )
+        _, admin_secret = await create_key(
+            db, workspace_id=WORKSPACE, permissions=list(Permission), name="bench-admin"
+        )
         rng = random.Random(seed)
         now = datetime.now(UTC)
         await _insert(db, _setup_rows(WORKSPACE, setups, now=now, rng=rng))
@@ -138,6 +142,7 @@ async def prepare(name: str, *, setups: int, seed: int = 1) -> Seeded:
     return Seeded(
         workspace_id=WORKSPACE,
         api_key=secret,
+        admin_key=admin_secret,
         setups=setups,
         other_setups=other_count * len(OTHER_WORKSPACES),
     )

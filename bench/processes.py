@@ -103,6 +103,7 @@ def serving(
     max_seconds: float,
     log_dir: Path,
     pool_size: int = 10,
+    dns_port: int = 9,
 ) -> Iterator[RunningServer]:
     """Run `python -m bench.serve KIND` on a free loopback port until the block ends."""
     log = log_dir / f"{kind}.log"
@@ -118,6 +119,7 @@ def serving(
             f"--database-url={database_url}",
             f"--pool-size={pool_size}",
             f"--ses-endpoint-url={ses_endpoint_url}",
+            f"--dns-port={dns_port}",
             f"--max-seconds={max_seconds}",
         ]
         output: IO[bytes]

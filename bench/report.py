@@ -102,8 +102,10 @@ def _share(part: float | None, whole: float | None) -> float | None:
     return None if part is None or not whole else round(part / whole, 3)
 
 
-def write_json(report: Report, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=2) + "\n")
+def write_json(report: Report, path: Path, *, targets: list[dict[str, Any]]) -> None:
+    """The S1 measurements and every target's figure, for machines."""
+    document = {**report.as_json(), "targets": targets}
+    path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def _number(value: float | None, digits: int = 1) -> str:

@@ -3,7 +3,8 @@
 The parent binds the listening socket on loopback and passes its file descriptor, so there
 is no window in which another process could take the port. Both servers run under the same
 uvicorn configuration as `email-channels serve` (one worker; uvloop and httptools when they
-are installed), except that the access log is off for both: it would measure the terminal.
+are installed). uvicorn's own access log is off for both; the service writes its own access line
+per request (observability/middleware.py) into its log file, as `serve` writes it to stderr.
 
 The process stops by itself: when its parent is gone, or after `--max-seconds`.
 """
@@ -22,23 +23,30 @@ import uvicorn
 
 WATCH_INTERVAL = 0.5  # seconds between checks of the parent and the deadline
 FORCED_EXIT_AFTER = 15.0  # seconds a graceful shutdown may take before the process just ends
+BENCH_RATE_LIMIT = 10_000_000  # requests per minute per key: far above any rate here
 
 
-def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str) -> Any:
+def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str, dns_port: int) -> Any:
     """The real application, configured explicitly (no `.env`, no EMAIL_CHANNELS_* leaks)."""
     from email_channels.app import create_app
     from email_channels.config import SesMode, Settings
+    from email_channels.observability.logs import configure_logging
 
     settings = Settings(
         _env_file=None,
         database_url=database_url,
         database_pool_size=pool_size,
         ses_mode=SesMode.AWS,
-        # A loopback port with nothing listening: the list never calls SES.
+        # The bench's emulator (S3, S6); the list never calls SES.
         ses_endpoint_url=ses_endpoint_url,
-        # The discard port: the list never looks anything up in DNS.
-        dns_nameservers=[("127.0.0.1", 9)],
+        # The bench's DNS server (bench/dns_server.py: S2, S4); the list never looks anything up.
+        dns_nameservers=f"127.0.0.1:{dns_port}",  # as the environment spells it
+        # The limiter runs and costs what it costs, but one key at bench rates must not be
+        # refused: the bench measures answers, not 429s.
+        rate_limit=BENCH_RATE_LIMIT,
     )
+    # As `email-channels serve` does: an access line per request, here into the server's log.
+    configure_logging(settings.log_format)
     return create_app(settings)
 
 
@@ -68,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--pool-size", type=int, default=10)
     parser.add_argument("--ses-endpoint-url", default="http://127.0.0.1:9")
+    parser.add_argument("--dns-port", type=int, default=9)
     parser.add_argument("--max-seconds", type=float, default=600.0)
     args = parser.parse_args(argv)
 
@@ -81,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=args.database_url,
             pool_size=args.pool_size,
             ses_endpoint_url=args.ses_endpoint_url,
+            dns_port=args.dns_port,
         )
     else:
         app = baseline_app(database_url=args.database_url, pool_size=args.pool_size)

@@ -12,10 +12,12 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from email_channels import __version__
+from email_channels.auth.grant_cache import GrantCache, RevocationListener
 from email_channels.auth.rate_limit import rate_limiter
 from email_channels.body_limit import BodyLimitMiddleware
 from email_channels.config import SesMode, Settings
 from email_channels.console import install_console
+from email_channels.db.driver import DriverPool, driver_dsn
 from email_channels.db.engine import Database, create_engine
 from email_channels.http import Problem, json_response
 from email_channels.idempotency.service import Idempotency
@@ -30,6 +32,7 @@ from email_channels.observability.middleware import ObservabilityMiddleware
 from email_channels.observability.readiness import DatabaseProbe
 from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
+from email_channels.ses_setups.fast_list import FastList
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.use_cases.endpoints import router as use_cases_router
@@ -120,6 +123,19 @@ async def build_ses_setup_service(
     )
 
 
+async def open_hot_paths(database: Database, stack: AsyncExitStack, *, pool_size: int) -> None:
+    """On PostgreSQL: the driver's pool for the hot statements and the key grant cache."""
+    dsn = driver_dsn(database.engine.url)
+    if dsn is None:
+        return
+    database.driver = await DriverPool.open(dsn, size=pool_size)
+    stack.push_async_callback(database.driver.close)
+    database.grants = GrantCache()
+    listener = RevocationListener(database.grants, dsn=dsn)
+    listener.start()
+    stack.push_async_callback(listener.close)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -141,6 +157,7 @@ def create_app(
             stack.push_async_callback(database.dispose)
             stack.callback(forget_this_process)
             instrument_pool(database.engine)
+            await open_hot_paths(database, stack, pool_size=settings.database_pool_size)
             app.state.database = database
             app.state.readiness = DatabaseProbe(settings.database_url)
             stack.push_async_callback(app.state.readiness.close)
@@ -183,6 +200,8 @@ def create_app(
     )
     ensure_structlog()
     install_error_handlers(app)
+    # The list's plain request skips FastAPI's per-request machinery (ses_setups/fast_list.py).
+    app.add_middleware(FastList)
     # A body too large is refused before anything but the request log looks at it.
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware)  # added last: outermost

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     ses_endpoint_url: str | None = None
     sandbox_port: int = Field(default=4566, ge=1, le=65535)
     # Not in the contract: where the built-in emulator keeps its state between restarts.
-    sandbox_state_path: str = "./email-channels-sandbox.json"
+    sandbox_state_path: str = "./email-channels-sandbox.sqlite3"
     aws_region: str = "us-east-1"
     mail_from_subdomain: str = "bounce"
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)

@@ -113,6 +113,21 @@ def page_json(
     return {"items": [row._asdict() for row in rows[:limit]], "continuation_token": token}
 
 
+def records_page_json(
+    records: Sequence[Any], *, limit: int, kind: str, workspace_id: str
+) -> dict[str, Any]:
+    """`page_json` for the driver's records (db/driver.py): the same JSON, key for key."""
+    token = None
+    if len(records) > limit:
+        last = records[limit - 1]
+        token = encode_token(
+            Cursor(created_at=last["created_at"], id=last["id"]),
+            kind=kind,
+            workspace_id=workspace_id,
+        )
+    return {"items": [dict(record) for record in records[:limit]], "continuation_token": token}
+
+
 async def read_page(
     db: Database,
     *,

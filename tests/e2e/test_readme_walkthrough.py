@@ -267,7 +267,7 @@ def test_readme_walkthrough_works_as_printed(service: RunningService, http: http
     assert state["identities"] == []
     # `./dev serve` keeps both in the working directory, as the Quick start says.
     names = {path.name for path in service.workdir.iterdir()}
-    assert {"email-channels.db", "email-channels-sandbox.json"} <= names
+    assert {"email-channels.db", "email-channels-sandbox.sqlite3"} <= names
 
 
 def test_keys_section_lists_and_revokes_as_documented(

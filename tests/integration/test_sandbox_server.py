@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ def test_state_survives_a_restart_on_the_same_file(tmp_path: Path) -> None:
         second.stop()
 
 
-def test_state_file_is_whole_json_with_no_temporary_files_left(tmp_path: Path) -> None:
+def test_state_is_one_sqlite_database_with_each_change_a_row(tmp_path: Path) -> None:
     server = SandboxThread(state_path=str(tmp_path / "state.json")).start()
     try:
         ses = server.boto3_client()
@@ -59,9 +61,14 @@ def test_state_file_is_whole_json_with_no_temporary_files_left(tmp_path: Path) -
     finally:
         server.stop()
 
-    document = json.loads((tmp_path / "state.json").read_text())
-    assert [tenant["name"] for tenant in document["tenants"]] == ["a", "c"]
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["state.json"]
+    # A `.json` path names the SQLite file beside it (sandbox/store.py); no JSON is written.
+    with closing(sqlite3.connect(tmp_path / "state.sqlite3")) as database:
+        rows = database.execute(
+            "SELECT key, document FROM records WHERE kind = 'tenants' ORDER BY seq"
+        ).fetchall()
+    assert [key for key, _ in rows] == ["a", "c"]
+    assert [json.loads(document)["name"] for _, document in rows] == ["a", "c"]
+    assert not (tmp_path / "state.json").exists()
 
 
 def test_without_a_state_path_nothing_survives(tmp_path: Path) -> None:

@@ -12,21 +12,23 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from limits import RateLimitItemPerMinute
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
-from redis.asyncio import ConnectionPool
 
+from email_channels.auth.moving_window import MemoryMovingWindow
 from email_channels.errors import AppError
 from email_channels.observability.middleware import add_response_headers
+
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "email-channels:api-key"
 _REDIS_SCHEMES = frozenset({"redis", "rediss"})
+_MEMORY_SCHEMES = frozenset({"memory", "async+memory"})
 
 
 class TooManyRequests(AppError):
@@ -59,20 +61,28 @@ class RateLimiter:
     """The per-key limiter of one process; built and closed in the app's lifespan."""
 
     def __init__(self, *, per_minute: int, storage_uri: str) -> None:
-        self._item = RateLimitItemPerMinute(per_minute)
+        self._per_minute = per_minute
         scheme = urlsplit(storage_uri).scheme
         self._pool: ConnectionPool | None = None
-        options: dict[str, object] = {}
-        if scheme in _REDIS_SCHEMES:
-            # Our own pool, so that the lifespan can close its connections.
-            self._pool = ConnectionPool.from_url(storage_uri)
-            options = {"implementation": "redispy", "connection_pool": self._pool}
-        uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        self._limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))  # type: ignore[arg-type]
+        self._limiter: Any = None
+        self._item: Any = None
+        # One process's counts: ours, cheap (auth/moving_window.py); shared ones: `limits`,
+        # imported only then (it and the Redis client weigh about 7 MB in every process).
+        self._memory = MemoryMovingWindow(per_minute) if scheme in _MEMORY_SCHEMES else None
+        if self._memory is None:
+            self._limiter, self._item, self._pool = _shared_limiter(per_minute, storage_uri)
 
     async def hit(self, key_id: uuid.UUID) -> RateLimitStatus | None:
         """Count one request of `key_id`; None when the storage failed (the request passes)."""
         identity = str(key_id)
+        if self._memory is not None:
+            allowed, remaining, reset_at = self._memory.hit(identity)
+            return RateLimitStatus(
+                allowed=allowed,
+                limit=self._per_minute,
+                remaining=remaining,
+                reset_seconds=max(0, math.ceil(reset_at - time.time())),
+            )
         try:
             allowed = await self._limiter.hit(self._item, NAMESPACE, identity)
             stats = await self._limiter.get_window_stats(self._item, NAMESPACE, identity)
@@ -82,7 +92,7 @@ class RateLimiter:
             return None
         return RateLimitStatus(
             allowed=allowed,
-            limit=self._item.amount,
+            limit=self._per_minute,
             remaining=max(0, stats.remaining),
             reset_seconds=max(0, math.ceil(stats.reset_time - time.time())),
         )
@@ -90,6 +100,24 @@ class RateLimiter:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()
+
+
+def _shared_limiter(per_minute: int, storage_uri: str) -> tuple[Any, Any, ConnectionPool | None]:
+    """A `limits` moving window on the storage the URI names (Redis: our own pool)."""
+    from limits import RateLimitItemPerMinute
+    from limits.aio.strategies import MovingWindowRateLimiter
+    from limits.storage import storage_from_string
+    from redis.asyncio import ConnectionPool
+
+    pool: ConnectionPool | None = None
+    options: dict[str, object] = {}
+    if urlsplit(storage_uri).scheme in _REDIS_SCHEMES:
+        # Our own pool, so that the lifespan can close its connections.
+        pool = ConnectionPool.from_url(storage_uri)
+        options = {"implementation": "redispy", "connection_pool": pool}
+    uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
+    storage = storage_from_string(uri, **options)  # type: ignore[arg-type]
+    return MovingWindowRateLimiter(storage), RateLimitItemPerMinute(per_minute), pool
 
 
 def rate_limiter(*, per_minute: int, storage_uri: str) -> RateLimiter | None:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.auth.models import ApiKey
+from email_channels.db.driver import DriverPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,22 @@ async def find_grant(connection: AsyncConnection, key_hash: str) -> KeyGrant | N
         workspace_id=row.workspace_id,
         permissions=frozenset(filter(None, row.permissions.split(","))),
         revoked=row.revoked_at is not None,
+    )
+
+
+_GRANT_SQL = "SELECT id, workspace_id, permissions, revoked_at FROM api_keys WHERE key_hash = $1"
+
+
+async def find_grant_driver(driver: DriverPool, key_hash: str) -> KeyGrant | None:
+    """`find_grant` on the driver's pool: the same statement, prepared, without SQLAlchemy."""
+    row = await driver.fetchrow(_GRANT_SQL, key_hash)
+    if row is None:
+        return None
+    return KeyGrant(
+        key_id=uuid.UUID(bytes=row["id"].bytes),  # a plain UUID, as SQLAlchemy gives
+        workspace_id=row["workspace_id"],
+        permissions=frozenset(filter(None, row["permissions"].split(","))),
+        revoked=row["revoked_at"] is not None,
     )
 
 

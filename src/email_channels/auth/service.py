@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from email_channels.auth.keys import generate_key, hash_key
 from email_channels.auth.models import ApiKey
 from email_channels.auth.permissions import Permission
 from email_channels.auth.repository import KeyGrant
+from email_channels.auth.revocation import revoke_everywhere
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.errors import Forbidden, Unauthorized
@@ -49,20 +51,36 @@ async def list_keys(db: Database, *, workspace_id: str) -> list[ApiKey]:
 
 
 async def revoke_key(db: Database, key_id: uuid.UUID) -> bool:
-    async with db.transaction() as session:
-        return await repository.revoke_key(session, key_id, utc_now())
+    """Revoke the key; once this returns, no process of the service accepts it."""
+    return await revoke_everywhere(db, key_id)
 
 
 async def authenticate(db: Database, *, secret: str | None) -> KeyGrant:
     """The grant of a presented key: 401 when it is missing, unknown or revoked."""
     if not secret:
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
-    async with db.read() as connection:
-        grant = await repository.find_grant(connection, hash_key(secret))
+    key_hash = hash_key(secret)
+    cache = db.grants
+    grant = cache.get(key_hash) if cache is not None else None
+    if grant is None:
+        grant = await _look_up(db, key_hash)
     if grant is None:
         raise Unauthorized("The API key is not valid.")
     if grant.revoked:
         raise Unauthorized("The API key has been revoked.")
+    return grant
+
+
+async def _look_up(db: Database, key_hash: str) -> KeyGrant | None:
+    cache = db.grants
+    started, generation = time.monotonic(), cache.generation if cache is not None else 0
+    if db.driver is not None:
+        grant = await repository.find_grant_driver(db.driver, key_hash)
+    else:
+        async with db.read() as connection:
+            grant = await repository.find_grant(connection, key_hash)
+    if grant is not None and cache is not None:
+        cache.put(key_hash, grant, started=started, generation=generation)
     return grant
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from email_channels.auth.grant_cache import GrantCache
+    from email_channels.db.driver import DriverPool
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -49,6 +53,10 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Set by the app's lifespan on PostgreSQL: the driver's pool for the hot statements,
+        # and the grant cache (auth/grant_cache.py). The CLI runs without either.
+        self.driver: DriverPool | None = None
+        self.grants: GrantCache | None = None
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 

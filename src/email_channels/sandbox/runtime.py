@@ -10,7 +10,8 @@ from email_channels.sandbox.account import Account, JsonObject, Quotas
 from email_channels.sandbox.faults import FaultBook
 from email_channels.sandbox.operations import OPERATIONS
 from email_channels.sandbox.service_model import SesV2Model
-from email_channels.sandbox.state import SesState, StateStore
+from email_channels.sandbox.state import SesState
+from email_channels.sandbox.store import StateStore, rows_for
 
 
 class SandboxRuntime:
@@ -34,20 +35,29 @@ class SandboxRuntime:
         return cls(state_path=state_path, account=Account(region, account_id, quotas))
 
     async def apply(self, operation: str, request: JsonObject) -> JsonObject:
-        """Run `operation`; a failing one leaves the state untouched."""
+        """Run `operation`; a failing one leaves the state untouched.
+
+        Operations change the state in place (no copy: that would cost as much as the state
+        holds); its journal says which keys changed, and only those are written.
+        """
         spec = OPERATIONS[operation]
         if not spec.mutates:
             return spec.handler(self._state, request, self.account)
         async with self._lock:
-            draft = self._state.copy()
-            response = spec.handler(draft, request, self.account)
-            await self._commit(draft)
+            state = self._state
+            try:
+                response = spec.handler(state, request, self.account)
+            except BaseException:
+                self._recover()
+                raise
+            await self._commit(state)
             return response
 
     async def reset(self) -> None:
         """Empty the state and forget the faults."""
         async with self._lock:
-            await self._commit(SesState())
+            await asyncio.to_thread(self._store.clear)
+            self._state = SesState()
         self.faults.clear()
 
     def summary(self) -> dict[str, Any]:
@@ -86,10 +96,21 @@ class SandboxRuntime:
         """Release hung and delayed requests so the server can stop promptly."""
         self._closing.set()
 
-    async def _commit(self, draft: SesState) -> None:
-        previous, self._state = self._state, draft
+    async def _commit(self, state: SesState) -> None:
+        """Write what the operation changed (a few rows); on failure, return to what is stored."""
+        changes = state.journal.take()
+        if not changes:
+            return
         try:
-            await asyncio.to_thread(self._store.save, draft)
+            await asyncio.to_thread(self._store.write, rows_for(state, changes))
         except Exception:
-            self._state = previous
+            self._state = await asyncio.to_thread(self._store.load)
             raise
+
+    def _recover(self) -> None:
+        """A handler failed: put back whatever it changed before it did."""
+        self._state.journal.undo(self._state)
+
+    def close(self) -> None:
+        """Close the state's database."""
+        self._store.close()

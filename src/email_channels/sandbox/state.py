@@ -1,13 +1,12 @@
-"""The emulator's SES resources and their JSON file, rewritten atomically after each change."""
+"""The emulator's SES resources in memory, and the journal of what an operation changed.
+
+The store (sandbox/store.py) keeps them in SQLite and writes only the journal's keys.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 STATE_VERSION = 1
 
@@ -46,88 +45,124 @@ class Association:
     created_at: float
 
 
-@dataclass(slots=True)
+Kind = Literal["tenants", "identities", "associations"]
+KINDS: tuple[Kind, ...] = ("tenants", "identities", "associations")
+
+
+MISSING = object()
+
+
+class Journal:
+    """The keys an operation changed, in order; what the store writes, and nothing else."""
+
+    def __init__(self) -> None:
+        # (kind, key) -> whether the key was deleted at some point (then it moves to the end).
+        self.changes: dict[tuple[Kind, Any], bool] = {}
+        # (kind, key) -> its record before the operation touched it (MISSING: it had none).
+        self.previous: dict[tuple[Kind, Any], Any] = {}
+
+    def record(self, kind: Kind, key: Any, *, deleted: bool, previous: Any) -> None:
+        self.previous.setdefault((kind, key), previous)
+        self.changes[(kind, key)] = deleted or self.changes.get((kind, key), False)
+
+    def take(self) -> dict[tuple[Kind, Any], bool]:
+        """The changes so far; the journal starts again empty."""
+        changes, self.changes, self.previous = self.changes, {}, {}
+        return changes
+
+    def undo(self, state: SesState) -> None:
+        """Put back every record the operation changed (a deleted one returns at the end)."""
+        for (kind, key), previous in reversed(self.previous.items()):
+            records = getattr(state, kind)
+            if previous is MISSING:
+                dict.pop(records, key, None)
+            else:
+                dict.__setitem__(records, key, previous)
+        self.take()
+
+
+class TrackedDict(dict[Any, Any]):
+    """A dict that notes in its journal each key set or deleted (handlers use only those)."""
+
+    def __init__(self, kind: Kind, journal: Journal) -> None:
+        super().__init__()
+        self._kind: Kind = kind
+        self._journal = journal
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        previous = dict.get(self, key, MISSING)
+        self._journal.record(self._kind, key, deleted=False, previous=previous)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        previous = dict.__getitem__(self, key)
+        super().__delitem__(key)
+        self._journal.record(self._kind, key, deleted=True, previous=previous)
+
+    def _untracked(self, *_: Any, **__: Any) -> Any:
+        raise TypeError("change the sandbox state by key: d[key] = value, del d[key]")
+
+    pop = popitem = clear = update = setdefault = _untracked
+
+
 class SesState:
-    """All resources; records are immutable, so a copy of the three dicts is a full snapshot."""
+    """All resources, changed in place; the journal says what an operation changed."""
 
-    tenants: dict[str, Tenant] = field(default_factory=dict)
-    identities: dict[str, EmailIdentity] = field(default_factory=dict)
-    # Keyed by (tenant name, resource ARN); dicts keep insertion order, which lists rely on.
-    associations: dict[tuple[str, str], Association] = field(default_factory=dict)
+    __slots__ = ("associations", "identities", "journal", "tenants")
 
-    def copy(self) -> SesState:
-        """A snapshot that an operation may change without touching this one."""
-        return SesState(dict(self.tenants), dict(self.identities), dict(self.associations))
+    def __init__(self) -> None:
+        self.journal = Journal()
+        self.tenants: dict[str, Tenant] = TrackedDict("tenants", self.journal)
+        self.identities: dict[str, EmailIdentity] = TrackedDict("identities", self.journal)
+        # Keyed by (tenant name, resource ARN); dicts keep insertion order, which lists rely on.
+        self.associations: dict[tuple[str, str], Association] = TrackedDict(
+            "associations", self.journal
+        )
 
-    def to_json(self) -> dict[str, Any]:
-        """The document written to the state file."""
-        return {
-            "version": STATE_VERSION,
-            "tenants": [_tenant_to_json(tenant) for tenant in self.tenants.values()],
-            "identities": [_identity_to_json(identity) for identity in self.identities.values()],
-            "associations": [
-                {
-                    "tenant_name": association.tenant_name,
-                    "resource_arn": association.resource_arn,
-                    "created_at": association.created_at,
-                }
-                for association in self.associations.values()
-            ],
-        }
+    def put(self, kind: Kind, record: Any) -> None:
+        """Add a record as loaded from storage (not a change)."""
+        if kind == "associations":
+            dict.__setitem__(self.associations, (record.tenant_name, record.resource_arn), record)
+        else:
+            dict.__setitem__(getattr(self, kind), record.name, record)
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> SesState:
-        """Rebuild the state written by `to_json`."""
+        """The state of a version 1 JSON state file (what the sandbox kept before SQLite)."""
         if document.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported state version {document.get('version')!r}")
         state = cls()
         for raw in document["tenants"]:
-            tenant = Tenant(**{**raw, "tags": _tags(raw["tags"])})
-            state.tenants[tenant.name] = tenant
+            state.put("tenants", record_from_json("tenants", raw))
         for raw in document["identities"]:
-            identity = EmailIdentity(
-                **{**raw, "tags": _tags(raw["tags"]), "dkim_tokens": tuple(raw["dkim_tokens"])}
-            )
-            state.identities[identity.name] = identity
+            state.put("identities", record_from_json("identities", raw))
         for raw in document["associations"]:
-            association = Association(**raw)
-            state.associations[(association.tenant_name, association.resource_arn)] = association
+            state.put("associations", record_from_json("associations", raw))
         return state
 
 
-class StateStore:
-    """Loads and saves the state file; with no path the state lives in memory only."""
+def record_to_json(kind: Kind, record: Any) -> dict[str, Any]:
+    """One record as a JSON object (the state file's form, and a stored row's)."""
+    if kind == "tenants":
+        return _tenant_to_json(record)
+    if kind == "identities":
+        return _identity_to_json(record)
+    return {
+        "tenant_name": record.tenant_name,
+        "resource_arn": record.resource_arn,
+        "created_at": record.created_at,
+    }
 
-    def __init__(self, path: str | None) -> None:
-        self.path = Path(path) if path is not None else None
 
-    def load(self) -> SesState:
-        """The saved state, or an empty one when there is no file yet."""
-        if self.path is None or not self.path.exists():
-            return SesState()
-        try:
-            return SesState.from_json(json.loads(self.path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RuntimeError(f"sandbox state file {self.path} is unreadable: {exc}") from exc
-
-    def save(self, state: SesState) -> None:
-        """Write the state so that a crash leaves either the old file or the new one, whole."""
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        content = json.dumps(state.to_json(), indent=1).encode()
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+def record_from_json(kind: Kind, raw: dict[str, Any]) -> Any:
+    """The record `record_to_json` wrote."""
+    if kind == "tenants":
+        return Tenant(**{**raw, "tags": _tags(raw["tags"])})
+    if kind == "identities":
+        return EmailIdentity(
+            **{**raw, "tags": _tags(raw["tags"]), "dkim_tokens": tuple(raw["dkim_tokens"])}
         )
-        try:
-            with os.fdopen(descriptor, "wb") as temp_file:
-                temp_file.write(content)
-                temp_file.flush()
-                os.fsync(temp_file.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+    return Association(**raw)
 
 
 def _tenant_to_json(tenant: Tenant) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.db.clock import database_now
+from email_channels.db.driver import DriverPool
 from email_channels.errors import Conflict
 from email_channels.pagination import AnyRow, Cursor, keyset_query
 from email_channels.ses_setups.models import SesSetup, SetupState
@@ -98,6 +99,27 @@ async def list_page(
 ) -> Sequence[AnyRow]:
     """One page of a workspace's visible setups, newest first, one row more than `limit`."""
     return await _LIST.page(connection, after=after, limit=limit, workspace_id=workspace_id)
+
+
+_LIST_SQL_COLUMNS = ", ".join(column.key for column in LIST_COLUMNS)
+_LIST_SQL_FROM = (
+    f"SELECT {_LIST_SQL_COLUMNS} FROM ses_setups"
+    " WHERE workspace_id = $1 AND state IN ({})".format(
+        ", ".join(f"'{state}'" for state in VISIBLE_STATES)  # our constants, not input
+    )
+)
+_LIST_SQL_ORDER = " ORDER BY created_at DESC, id DESC LIMIT $2"
+_LIST_FIRST_SQL = _LIST_SQL_FROM + _LIST_SQL_ORDER
+_LIST_AFTER_SQL = _LIST_SQL_FROM + " AND (created_at, id) < ($3, $4)" + _LIST_SQL_ORDER
+
+
+async def list_page_driver(
+    driver: DriverPool, *, workspace_id: str, after: Cursor | None, limit: int
+) -> Sequence[Any]:
+    """`list_page` on the driver's pool: the same statement as `_LIST`, prepared by asyncpg."""
+    if after is None:
+        return await driver.fetch(_LIST_FIRST_SQL, workspace_id, limit + 1)
+    return await driver.fetch(_LIST_AFTER_SQL, workspace_id, limit + 1, after.created_at, after.id)
 
 
 class DeleteClaim(StrEnum):

@@ -12,7 +12,7 @@ from email_channels.db.engine import Database
 from email_channels.errors import NotFound
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
-from email_channels.pagination import read_page
+from email_channels.pagination import decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import record_check_outcome
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
@@ -165,6 +165,14 @@ class SesSetupService:
         self, *, workspace_id: str, limit: int, continuation_token: str | None
     ) -> dict[str, Any]:
         """One page of list items, newest first."""
+        if self._db.driver is not None:
+            after = decode_token(continuation_token, kind=LIST_KIND, workspace_id=workspace_id)
+            records = await repository.list_page_driver(
+                self._db.driver, workspace_id=workspace_id, after=after, limit=limit
+            )
+            return records_page_json(
+                records, limit=limit, kind=LIST_KIND, workspace_id=workspace_id
+            )
         return await read_page(
             self._db,
             kind=LIST_KIND,

@@ -9,13 +9,15 @@ from collections.abc import Iterable, Sequence
 import dns.asyncresolver
 import dns.exception
 import dns.inet
+import dns.message
 import dns.name
 import dns.nameserver
+import dns.rcode
 import dns.rdata
 import dns.rdatatype
 import dns.resolver
 
-from email_channels.integrations.dns import Observation, Outcome
+from email_channels.integrations.dns import Observation, Outcome, udp
 from email_channels.observability.metrics import count_dns_lookup
 
 
@@ -49,6 +51,9 @@ class DnsPythonLookup:
         rdtype = rdtype.upper()
         try:
             await self._ensure_nameservers()
+            shared = await self._shared_socket_query(qname, rdtype)
+            if shared is not None:
+                return shared
             answer = await self._resolver.resolve(
                 dns.name.from_text(qname), rdtype, raise_on_no_answer=False, search=False
             )
@@ -62,6 +67,51 @@ class DnsPythonLookup:
         if not values:  # a CNAME chain that ends without records of the type
             return Observation(qname, rdtype, Outcome.NO_DATA)
         return Observation(qname, rdtype, Outcome.ANSWER, values)
+
+    async def _shared_socket_query(self, qname: str, rdtype: str) -> Observation | None:
+        """The plain outcomes over the process's shared UDP socket (udp.py); else None."""
+        servers = self._udp_servers()
+        if not servers:
+            return None
+        resolver = self._resolver
+        request = dns.message.make_query(dns.name.from_text(qname), rdtype)
+        request.use_edns(
+            resolver.edns, resolver.ednsflags, resolver.payload, options=resolver.ednsoptions
+        )
+        if resolver.flags is not None:
+            request.flags = resolver.flags
+        try:
+            response = await udp.query(
+                request,
+                servers=servers,
+                attempt_seconds=resolver.timeout,
+                lifetime=resolver.lifetime,
+            )
+        except TimeoutError:
+            return Observation(qname, rdtype, Outcome.FAILURE, detail="timed out")
+        if response is None:
+            return None
+        if response.rcode() == dns.rcode.NXDOMAIN:
+            return Observation(qname, rdtype, Outcome.NXDOMAIN)
+        try:
+            rrset = response.resolve_chaining().answer  # type: ignore[attr-defined]
+        except Exception:  # an inconsistent chain: dnspython's resolver says what it is
+            return None
+        values = _presentation_values(rrset, rdtype) if rrset is not None else ()
+        if not values:
+            return Observation(qname, rdtype, Outcome.NO_DATA)
+        return Observation(qname, rdtype, Outcome.ANSWER, values)
+
+    def _udp_servers(self) -> list[tuple[str, int]]:
+        servers: list[tuple[str, int]] = []
+        for nameserver in self._resolver.nameservers:
+            if isinstance(nameserver, str):
+                servers.append((nameserver, self._resolver.port))
+            elif isinstance(nameserver, dns.nameserver.Do53Nameserver):
+                servers.append((nameserver.address, nameserver.port))
+            else:  # DNS over HTTPS, TLS or QUIC: dnspython's own transport
+                return []
+        return servers
 
     async def _ensure_nameservers(self) -> None:
         if self._ready:

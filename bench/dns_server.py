@@ -1,0 +1,98 @@
+"""A loopback DNS server for the bench: `python -m bench.dns_server --fd N --zone FILE`.
+
+It answers the names in its zone file (JSON: `[[name, type, value], ...]`) after `--delay`
+seconds, and never answers any other name: the verified setup of S2 gets its records 50 ms
+late, the setups of S4 wait on a server that says nothing. UDP only (answers are small).
+The process stops by itself when its parent is gone or after `--max-seconds`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+TTL = 0  # no resolver may cache: every GET of S2 pays the delay
+WATCH_INTERVAL = 0.5
+
+
+def load_zone(path: Path) -> dict[tuple[str, int], list[str]]:
+    """(lower-case name without the dot, rdtype) -> values as zone-file text."""
+    zone: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for name, rdtype, value in json.loads(path.read_text()):
+        if rdtype == "TXT":
+            text = '"' + value.replace('"', '\\"') + '"'
+        else:  # CNAME and MX name hosts: absolute, as in a zone file
+            text = value if value.endswith(".") else value + "."
+        zone[(name.lower().rstrip("."), dns.rdatatype.from_text(rdtype))].append(text)
+    return dict(zone)
+
+
+class DelayedDns(asyncio.DatagramProtocol):
+    """Answers known names after a delay; drops every other query."""
+
+    def __init__(self, zone: dict[tuple[str, int], list[str]], *, delay: float) -> None:
+        self._zone = zone
+        self._delay = delay
+        self._transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self._transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            query = dns.message.from_wire(data)
+        except Exception:  # a malformed packet: nothing to answer
+            return
+        if not query.question:
+            return
+        question = query.question[0]
+        values = self._zone.get((question.name.to_text().lower().rstrip("."), question.rdtype))
+        if values is None:
+            return  # the black hole of S4
+        response = dns.message.make_response(query)
+        response.answer.append(
+            dns.rrset.from_text(question.name, TTL, dns.rdataclass.IN, question.rdtype, *values)
+        )
+        wire = response.to_wire()
+        asyncio.get_running_loop().call_later(self._delay, self._transport.sendto, wire, addr)
+
+
+async def serve(sock: socket.socket, zone: dict[tuple[str, int], list[str]], args: Any) -> None:
+    loop = asyncio.get_running_loop()
+    await loop.create_datagram_endpoint(lambda: DelayedDns(zone, delay=args.delay), sock=sock)
+    parent = os.getppid()
+    for _ in range(int(args.max_seconds / WATCH_INTERVAL)):  # bounded: the harness's lifetime
+        if os.getppid() != parent:
+            return
+        await asyncio.sleep(WATCH_INTERVAL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.dns_server")
+    parser.add_argument("--fd", type=int, required=True, help="a bound loopback UDP socket")
+    parser.add_argument("--zone", type=Path, required=True)
+    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--max-seconds", type=float, default=900.0)
+    args = parser.parse_args(argv)
+    sock = socket.socket(fileno=args.fd)
+    if sock.getsockname()[0] != "127.0.0.1":
+        print("refusing to serve off loopback", file=sys.stderr)
+        return 2
+    asyncio.run(serve(sock, load_zone(args.zone), args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""S2-S6 of DESIGN.md section 6, each measured against the service under test.
+
+Every scenario returns plain numbers; bench/targets.py turns them into ratios against the
+limits. Loops are bounded by counts and deadlines; every address is loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+
+from bench.load import LoadResult, percentile
+from email_channels.ses_setups.records import ExpectedRecord, expected_records
+
+SES_DELAY = 0.100  # S3: added to every SES call
+DNS_DELAY = 0.050  # S2: added to every DNS answer
+CREATE_OPERATIONS = (
+    "CreateTenant",
+    "CreateEmailIdentity",
+    "PutEmailIdentityMailFromAttributes",
+    "CreateTenantResourceAssociation",
+)
+REQUEST_TIMEOUT = 30.0
+SLOW_READ_SPREAD = 4.0  # seconds: the service's DNS_LIFETIME, over which S4's reads start
+
+
+@dataclass(frozen=True, slots=True)
+class Setups:
+    """The seeded setups the scenarios read: S2's verified one, S4's slow ones."""
+
+    verified_id: str
+    verified_records: list[ExpectedRecord]
+    silent_ids: list[str]
+
+
+async def pick_setups(dsn: str, *, workspace_id: str, silent: int) -> Setups:
+    """S2's setup (its records become the DNS zone) and `silent` others for S4."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT id, domain_identity, region, mail_from_domain, dkim_tokens,"
+            " signing_hosted_zone FROM ses_setups WHERE workspace_id = $1"
+            " ORDER BY created_at DESC LIMIT $2",
+            workspace_id,
+            silent + 1,
+        )
+    finally:
+        await connection.close()
+    first = rows[0]
+    tokens = first["dkim_tokens"]
+    records = expected_records(
+        domain=first["domain_identity"],
+        region=first["region"],
+        mail_from_subdomain=first["mail_from_domain"].removesuffix("." + first["domain_identity"]),
+        dkim_tokens=json.loads(tokens) if isinstance(tokens, str) else tokens,
+        signing_hosted_zone=first["signing_hosted_zone"] or "",
+    )
+    return Setups(str(first["id"]), records, [str(row["id"]) for row in rows[1:]])
+
+
+@dataclass(slots=True)
+class Latencies:
+    """Sequential requests: their latencies and what went wrong."""
+
+    seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def p50_ms(self) -> float | None:
+        return statistics.median(self.seconds) * 1000 if self.seconds else None
+
+
+def detail_latencies(base: str, *, setup_id: str, api_key: str, requests: int) -> Latencies:
+    """S2: GET the verified setup `requests` times, one at a time (after two unmeasured)."""
+    result = Latencies()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    url = f"{base}/{setup_id}"
+    with httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
+        for index in range(requests + 2):
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                result.errors.append(f"HTTP {response.status_code}")
+            elif not response.json()["dns_verified"]:
+                result.errors.append("not verified")
+            elif index >= 2:
+                result.seconds.append(elapsed)
+    return result
+
+
+def _delay_creates(sandbox_url: str, *, times: int) -> None:
+    for operation in CREATE_OPERATIONS:
+        httpx.post(
+            f"{sandbox_url}/_sandbox/faults",
+            json={
+                "operation": operation,
+                "error_code": None,
+                "delay_seconds": SES_DELAY,
+                "times": times,
+            },
+            timeout=REQUEST_TIMEOUT,
+        ).raise_for_status()
+
+
+def create_latencies(base: str, *, sandbox_url: str, api_key: str, creates: int) -> Latencies:
+    """S3: `creates` creates one at a time, every SES call of them 100 ms late."""
+    result = Latencies()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    _delay_creates(sandbox_url, times=creates)
+    try:
+        with httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
+            stamp = time.time_ns()
+            for index in range(creates):
+                body = {
+                    "tenant_name": f"s3-{stamp}-{index}",
+                    "domain_identity": f"s3-{index}.c{stamp}.bench-create.example",
+                }
+                started = time.perf_counter()
+                response = client.post(base, json=body)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 201:
+                    result.errors.append(f"HTTP {response.status_code}")
+                else:
+                    result.seconds.append(elapsed)
+    finally:
+        httpx.delete(f"{sandbox_url}/_sandbox/faults", timeout=REQUEST_TIMEOUT)
+    return result
+
+
+class SlowReads:
+    """S4's background: `count` detail reads kept in flight, each on a silent DNS server."""
+
+    def __init__(self, base: str, *, setup_ids: list[str], api_key: str) -> None:
+        self._base = base
+        self._ids = setup_ids
+        self._headers = {"Authorization": f"Bearer {api_key}"}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self.answered = 0
+        self.failed = 0
+
+    async def _one(self, client: httpx.AsyncClient, setup_id: str, *, start_after: float) -> None:
+        await asyncio.sleep(start_after)
+        while not self._stop.is_set():
+            try:
+                response = await client.get(f"{self._base}/{setup_id}")
+                self.answered += response.status_code == 200
+                self.failed += response.status_code != 200
+            except httpx.HTTPError:
+                self.failed += 1
+
+    async def _run(self) -> None:
+        limits = httpx.Limits(max_connections=len(self._ids) + 10)
+        async with httpx.AsyncClient(
+            headers=self._headers, timeout=REQUEST_TIMEOUT, limits=limits, trust_env=False
+        ) as client:
+            # Spread over one DNS lifetime, as reads arrive in life: started together they
+            # would also end together, every lifetime, 200 answers and 200 new reads at once.
+            spread = SLOW_READ_SPREAD / max(1, len(self._ids))
+            await asyncio.gather(
+                *(
+                    self._one(client, setup_id, start_after=index * spread)
+                    for index, setup_id in enumerate(self._ids)
+                )
+            )
+
+    def __enter__(self) -> SlowReads:
+        self._thread.start()
+        time.sleep(SLOW_READ_SPREAD + 0.5)  # let them all reach the DNS wait
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join(REQUEST_TIMEOUT + 5)
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleResult:
+    """S6: the creates' latencies in the order they started, and the failures."""
+
+    first_p50_ms: float | None
+    last_p50_ms: float | None
+    errors: int
+    error_samples: list[str]
+    seconds: float
+
+
+async def _creates_at_scale(
+    base: str, *, api_key: str, creates: int, concurrency: int
+) -> ScaleResult:
+    latencies: list[float | None] = [None] * creates
+    samples: list[str] = []
+    next_index = iter(range(creates))
+    stamp = time.time_ns()
+    started_all = time.perf_counter()
+    limits = httpx.Limits(max_connections=concurrency + 2)
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=REQUEST_TIMEOUT,
+        limits=limits,
+        trust_env=False,
+    ) as client:
+
+        async def worker() -> None:
+            for index in next_index:
+                body = {
+                    "tenant_name": f"s6-{stamp}-{index}",
+                    "domain_identity": f"s6-{index}.c{stamp}.bench-scale.example",
+                }
+                started = time.perf_counter()
+                try:
+                    response = await client.post(base, json=body)
+                    if response.status_code == 201:
+                        latencies[index] = time.perf_counter() - started
+                    elif len(samples) < 5:
+                        samples.append(f"HTTP {response.status_code}: {response.text[:120]}")
+                except httpx.HTTPError as error:
+                    if len(samples) < 5:
+                        samples.append(repr(error))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    window = min(500, creates // 4 or 1)
+    first = sorted(x for x in latencies[:window] if x is not None)
+    last = sorted(x for x in latencies[-window:] if x is not None)
+    p50_first, p50_last = percentile(first, 0.5), percentile(last, 0.5)
+    return ScaleResult(
+        first_p50_ms=p50_first * 1000 if p50_first is not None else None,
+        last_p50_ms=p50_last * 1000 if p50_last is not None else None,
+        errors=sum(1 for x in latencies if x is None),
+        error_samples=samples,
+        seconds=time.perf_counter() - started_all,
+    )
+
+
+def creates_at_scale(base: str, *, api_key: str, creates: int, concurrency: int) -> ScaleResult:
+    """S6: `creates` creates, `concurrency` at a time, against the seeded sandbox."""
+    return asyncio.run(
+        _creates_at_scale(base, api_key=api_key, creates=creates, concurrency=concurrency)
+    )
+
+
+def resident_mb(pid: int) -> float | None:
+    """The process's resident set (VmRSS) in MB, from /proc."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def p99(result: LoadResult) -> float | None:
+    return result.p99_ms

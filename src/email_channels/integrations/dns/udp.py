@@ -1,0 +1,147 @@
+"""One UDP socket for every lookup of a process: the common case without per-query set-up.
+
+dnspython's resolver opens, registers and closes a socket for every attempt and keeps a 64 KB
+receive pending on each: with a check's seven lookups, or 200 checks waiting on a silent
+server (S4), that was most of their CPU and about 25 KB of resident memory per lookup in
+flight (bench/README.md). Here the queries of an event loop share one socket; an answer is
+matched to its query by id and by the server it came from, then checked against the question
+(`Message.is_response`). The socket, and so the source port, is replaced every ROTATE_AFTER
+queries, so that an off-path spoofer must still guess a port as well as a query id.
+
+Only the plain outcomes are decided here: an answer (following a CNAME chain inside it),
+NODATA, NXDOMAIN, and "timed out" once the lifetime is spent. Anything else (a truncated
+answer that needs TCP, SERVFAIL or REFUSED, an ICMP error, a server that is not plain
+UDP/IPv4) returns None and the caller asks dnspython's resolver, which handles it as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import weakref
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+
+Server = tuple[str, int]
+ROTATE_AFTER = 64  # queries per socket (per source port), as a check sends seven
+
+
+class SharedSocket(asyncio.DatagramProtocol):
+    """The socket of one event loop and the queries waiting on it."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[tuple[int, Server], asyncio.Future[bytes]] = {}
+        self.sent = 0
+        self.retired = False  # replaced by a fresh socket: closes once its queries are done
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) < 2:
+            return
+        waiter = self.pending.get((int.from_bytes(data[:2], "big"), (addr[0], addr[1])))
+        if waiter is not None and not waiter.done():
+            waiter.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # An ICMP error on a shared socket names no query: let every waiter ask dnspython.
+        for waiter in self.pending.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.error_received(exc or ConnectionResetError("DNS socket closed"))
+
+    async def exchange(
+        self, wire: bytes, *, query_id: int, server: Server, seconds: float
+    ) -> bytes:
+        """Send `wire` to `server`; its answer, or TimeoutError after `seconds`."""
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("DNS socket closed")  # the caller asks dnspython
+        key = (query_id, server)
+        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.pending[key] = waiter
+        try:
+            self.sent += 1
+            self.transport.sendto(wire, server)
+            return await asyncio.wait_for(waiter, seconds)
+        finally:
+            if self.pending.get(key) is waiter:
+                del self.pending[key]
+            if self.retired and not self.pending and self.transport is not None:
+                self.transport.close()
+
+
+_SOCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedSocket] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _socket() -> SharedSocket:
+    loop = asyncio.get_running_loop()
+    shared = _SOCKETS.get(loop)
+    if shared is not None and shared.sent >= ROTATE_AFTER:
+        # A fresh source port now and then: a spoofed answer must guess it as well as the id.
+        shared.retired = True
+        if not shared.pending and shared.transport is not None:
+            shared.transport.close()
+        shared = None
+    if shared is None or shared.transport is None or shared.transport.is_closing():
+        _, shared = await loop.create_datagram_endpoint(SharedSocket, local_addr=("0.0.0.0", 0))
+        _SOCKETS[loop] = shared
+    return shared
+
+
+def _is_ipv4(address: str) -> bool:
+    parts = address.split(".")
+    return len(parts) == 4 and all(part.isdigit() and int(part) < 256 for part in parts)
+
+
+async def query(
+    request: dns.message.Message, *, servers: list[Server], attempt_seconds: float, lifetime: float
+) -> dns.message.Message | None:
+    """The answer to `request` from `servers` in turn; None where dnspython must decide.
+
+    A returned message has rcode NOERROR or NXDOMAIN and is not truncated. Raises
+    TimeoutError when no server answered within `lifetime`.
+    """
+    if not servers or not all(_is_ipv4(address) for address, _ in servers):
+        return None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + lifetime
+    attempt = 0
+    while (remaining := deadline - loop.time()) > 0:
+        server = servers[attempt % len(servers)]
+        attempt += 1
+        shared = await _socket()  # per attempt: the last one's socket may have been replaced
+        while (request.id, server) in shared.pending:
+            request.id = secrets.randbelow(65536)
+        try:
+            wire = await shared.exchange(
+                request.to_wire(),
+                query_id=request.id,
+                server=server,
+                seconds=min(attempt_seconds, remaining),
+            )
+        except TimeoutError:
+            continue
+        except OSError:
+            return None
+        try:
+            response = dns.message.from_wire(wire)
+        except Exception:  # malformed: dnspython's resolver decides what that means
+            return None
+        if not request.is_response(response) or response.flags & dns.flags.TC:
+            return None
+        if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            return None
+        return response
+    raise TimeoutError

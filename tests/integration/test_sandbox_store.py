@@ -1,0 +1,168 @@
+"""The sandbox's SQLite state: durable at acknowledgement, and the old JSON state migrated."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from tests.support.processes import CLI, HOST, free_port, service_environment, stop
+from tests.support.sandbox import DUMMY_CREDENTIALS, SandboxThread
+
+START_TIMEOUT_SECONDS = 30.0
+IDENTITY_ARN = "arn:aws:ses:us-east-1:000000000000:identity/example.com"
+
+
+def _serve(tmp_path: Path, port: int, state_path: Path) -> subprocess.Popen[bytes]:
+    log = (tmp_path / "sandbox.log").open("ab")
+    return subprocess.Popen(
+        [str(CLI), "sandbox", "serve", "--host", HOST, "--port", str(port)],
+        cwd=tmp_path,
+        env=service_environment(sandbox_state_path=str(state_path)),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _state_when_up(process: subprocess.Popen[bytes], port: int) -> Any:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while True:
+            assert process.poll() is None, "sandbox serve exited"
+            try:
+                return client.get(f"http://{HOST}:{port}/_sandbox/state").raise_for_status().json()
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    pytest.fail("sandbox serve did not answer in time")
+                time.sleep(0.05)
+
+
+def _ses(port: int) -> Any:
+    return boto3.client(
+        "sesv2",
+        region_name="us-east-1",
+        endpoint_url=f"http://{HOST}:{port}",
+        config=Config(retries={"max_attempts": 1}),
+        **DUMMY_CREDENTIALS,
+    )
+
+
+def test_sigkill_right_after_an_acknowledged_change_loses_nothing(tmp_path: Path) -> None:
+    state_path = tmp_path / "sandbox.sqlite3"
+    port = free_port()
+    process = _serve(tmp_path, port, state_path)
+    try:
+        _state_when_up(process, port)
+        ses = _ses(port)
+        for index in range(20):
+            ses.create_tenant(TenantName=f"tenant-{index}")
+        ses.create_email_identity(EmailIdentity="example.com")
+        ses.create_tenant_resource_association(TenantName="tenant-19", ResourceArn=IDENTITY_ARN)
+        ses.delete_tenant(TenantName="tenant-3")
+        process.send_signal(signal.SIGKILL)  # no shutdown of any kind
+        process.wait(10)
+    finally:
+        stop(process)
+
+    port = free_port()
+    again = _serve(tmp_path, port, state_path)
+    try:
+        state = _state_when_up(again, port)
+    finally:
+        stop(again)
+    expected = [f"tenant-{index}" for index in range(20) if index != 3]
+    assert [tenant["TenantName"] for tenant in state["tenants"]] == expected
+    assert [identity["EmailIdentity"] for identity in state["identities"]] == ["example.com"]
+    assert state["associations"] == [{"TenantName": "tenant-19", "ResourceArn": IDENTITY_ARN}]
+
+
+def _legacy_document() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "tenants": [
+            {
+                "name": name,
+                "tenant_id": f"id-{name}",
+                "arn": f"arn:aws:ses:us-east-1:000000000000:tenant/{name}/id-{name}",
+                "created_at": 1700000000.0,
+                "tags": [["email-channels:setup-id", name]],
+                "suppression_attributes": None,
+            }
+            for name in ("zeta", "alpha")
+        ],
+        "identities": [
+            {
+                "name": "example.com",
+                "arn": IDENTITY_ARN,
+                "identity_type": "DOMAIN",
+                "created_at": 1700000000.0,
+                "dkim_tokens": ["t1", "t2", "t3"],
+                "signing_hosted_zone": "dkim.amazonses.com",
+                "next_signing_key_length": "RSA_2048_BIT",
+                "tags": [],
+                "configuration_set_name": None,
+                "mail_from_domain": "bounce.example.com",
+                "behavior_on_mx_failure": "USE_DEFAULT_VALUE",
+            }
+        ],
+        "associations": [
+            {"tenant_name": "zeta", "resource_arn": IDENTITY_ARN, "created_at": 1700000000.0}
+        ],
+    }
+
+
+@pytest.mark.parametrize("configured", ["sandbox.json", "sandbox.sqlite3"])
+def test_a_json_state_file_is_migrated_on_first_start(tmp_path: Path, configured: str) -> None:
+    # Today's users have `sandbox.json` (the old default, or their own path): both the old
+    # path and the new default next to it find it.
+    legacy = tmp_path / "sandbox.json"
+    legacy.write_text(json.dumps(_legacy_document()))
+    server = SandboxThread(state_path=str(tmp_path / configured)).start()
+    try:
+        state = server.state()
+        identity = server.boto3_client().get_email_identity(EmailIdentity="example.com")
+        server.boto3_client().create_tenant(TenantName="new")
+    finally:
+        server.stop()
+
+    assert [tenant["TenantName"] for tenant in state["tenants"]] == ["zeta", "alpha"]
+    assert identity["DkimAttributes"]["Tokens"] == ["t1", "t2", "t3"]
+    assert identity["MailFromAttributes"]["MailFromDomain"] == "bounce.example.com"
+    assert state["associations"] == [{"TenantName": "zeta", "ResourceArn": IDENTITY_ARN}]
+    assert not legacy.exists()
+    assert (tmp_path / "sandbox.json.migrated").exists()  # kept, never read again
+
+    again = SandboxThread(state_path=str(tmp_path / configured)).start()
+    try:
+        names = [tenant["TenantName"] for tenant in again.state()["tenants"]]
+    finally:
+        again.stop()
+    assert names == ["zeta", "alpha", "new"]
+
+
+def test_a_failed_operation_changes_nothing_stored(tmp_path: Path) -> None:
+    state_path = str(tmp_path / "sandbox.sqlite3")
+    server = SandboxThread(state_path=state_path).start()
+    try:
+        ses = server.boto3_client()
+        ses.create_tenant(TenantName="acme")
+        with pytest.raises(ses.exceptions.AlreadyExistsException):
+            ses.create_tenant(TenantName="acme")
+        before = server.state()
+    finally:
+        server.stop()
+    again = SandboxThread(state_path=state_path).start()
+    try:
+        assert again.state() == before
+    finally:
+        again.stop()
