@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field
+from starlette.requests import Request
 from starlette.responses import Response
 
 from email_channels.problems import PROBLEM_JSON
+
+T = TypeVar("T")
+
+
+def app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency answering the object the lifespan put at `app.state.<name>`.
+
+    Async, so that FastAPI calls it on the event loop rather than hopping to a thread.
+    """
+
+    async def dependency(request: Request) -> T:
+        value = getattr(request.app.state, name)
+        assert isinstance(value, kind)
+        return value
+
+    return dependency
 
 
 def _fallback(value: Any) -> Any:

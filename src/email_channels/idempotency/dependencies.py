@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 
+from email_channels.http import app_state
 from email_channels.idempotency.service import Idempotency
 
-
-async def _idempotency(request: Request) -> Idempotency:
-    idempotency = request.app.state.idempotency
-    assert isinstance(idempotency, Idempotency)
-    return idempotency
-
-
-IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
+IdempotencyDep = Annotated[Idempotency, Depends(app_state("idempotency", Idempotency))]
 
 IdempotencyKeyHeader = Annotated[
     str | None,

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from email_channels.auth.dependencies import Requires
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import Principal
-from email_channels.http import AUTHORISED, json_response, problems
+from email_channels.http import AUTHORISED, app_state, json_response, problems
 from email_channels.idempotency.dependencies import IdempotencyDep, IdempotencyKeyHeader
 from email_channels.pagination import ContinuationToken, Limit
 from email_channels.ses_setups.schemas import (
@@ -32,13 +32,7 @@ from email_channels.ses_setups.zone import (
 router = APIRouter(prefix="/v1/{workspace_id}/channels/ses-setup", tags=["SES setups"])
 
 
-async def _service(request: Request) -> SesSetupService:
-    service = request.app.state.ses_setups
-    assert isinstance(service, SesSetupService)
-    return service
-
-
-Service = Annotated[SesSetupService, Depends(_service)]
+Service = Annotated[SesSetupService, Depends(app_state("ses_setups", SesSetupService))]
 
 
 @router.post(

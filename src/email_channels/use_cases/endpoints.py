@@ -11,7 +11,7 @@ from starlette.responses import Response
 from email_channels.auth.dependencies import Requires
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import Principal
-from email_channels.http import AUTHORISED, json_response, problems
+from email_channels.http import AUTHORISED, app_state, json_response, problems
 from email_channels.idempotency.dependencies import IdempotencyDep, IdempotencyKeyHeader
 from email_channels.pagination import ContinuationToken, Limit
 from email_channels.use_cases.schemas import UseCaseCreate, UseCaseOut, UseCasePage
@@ -20,13 +20,7 @@ from email_channels.use_cases.service import UseCaseService
 router = APIRouter(prefix="/v1/{workspace_id}/use-cases", tags=["Use cases"])
 
 
-async def _service(request: Request) -> UseCaseService:
-    service = request.app.state.use_cases
-    assert isinstance(service, UseCaseService)
-    return service
-
-
-Service = Annotated[UseCaseService, Depends(_service)]
+Service = Annotated[UseCaseService, Depends(app_state("use_cases", UseCaseService))]
 
 
 @router.post(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from email_channels.auth.dependencies import Requires
 from email_channels.auth.permissions import Permission
 from email_channels.auth.service import Principal
-from email_channels.http import AUTHORISED, json_response, problems
+from email_channels.http import AUTHORISED, app_state, json_response, problems
 from email_channels.pagination import ContinuationToken, Limit
 from email_channels.webhooks.schemas import (
     DeliveryPage,
@@ -25,13 +25,7 @@ from email_channels.webhooks.service import WebhookService
 router = APIRouter(prefix="/v1/{workspace_id}/webhooks", tags=["Webhooks"])
 
 
-async def _service(request: Request) -> WebhookService:
-    service = request.app.state.webhooks
-    assert isinstance(service, WebhookService)
-    return service
-
-
-Service = Annotated[WebhookService, Depends(_service)]
+Service = Annotated[WebhookService, Depends(app_state("webhooks", WebhookService))]
 Manager = Annotated[Principal, Requires(Permission.WEBHOOK_MANAGE)]
 
 
