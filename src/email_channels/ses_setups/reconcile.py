@@ -159,35 +159,34 @@ class Reconciler:
     async def _ours_in(self, ses: SesGateway, *, region: str, cutoff: datetime) -> list[Untracked]:
         """This deployment's tenants and identities in `region` created before `cutoff`."""
         found: list[Untracked] = []
-        async for name in ses.tenant_names():
-            tags = await ses.tenant_tags(name)
-            if self._sweepable(tags, cutoff=cutoff):
-                assert tags is not None
-                found.append(Untracked("tenant", region, name, tags.get(TAG_SETUP_ID, "")))
-        async for name in ses.domain_identities():
-            tags = await ses.identity_tags(name)
-            if self._sweepable(tags, cutoff=cutoff):
-                assert tags is not None
-                found.append(Untracked("identity", region, name, tags.get(TAG_SETUP_ID, "")))
+        for kind, names in (("tenant", ses.tenant_names()), ("identity", ses.domain_identities())):
+            async for name in names:
+                tags = await _tags_of(ses, kind, name)
+                if tags is not None and self._sweepable(tags, cutoff=cutoff):
+                    found.append(Untracked(kind, region, name, tags.get(TAG_SETUP_ID, "")))
         return found
 
-    def _sweepable(self, tags: dict[str, str] | None, *, cutoff: datetime) -> bool:
-        if tags is None or tags.get(TAG_DEPLOYMENT) != self._deployment_id:
-            return False  # gone meanwhile, untagged, or another deployment's: never touched
+    def _sweepable(self, tags: dict[str, str], *, cutoff: datetime) -> bool:
+        if tags.get(TAG_DEPLOYMENT) != self._deployment_id:
+            return False  # untagged, or another deployment's: never touched
         return _created_at(tags) < cutoff
 
     @staticmethod
     async def _delete(ses: SesGateway, resource: Untracked) -> None:
         # Read the tags again right before the delete: the name may have been freed and
         # taken by a new setup since the listing (another reconcile swept it meanwhile).
+        tags = await _tags_of(ses, resource.kind, resource.name)
+        if tags is None or tags.get(TAG_SETUP_ID, "") != resource.setup_id:
+            return
         if resource.kind == "tenant":
-            tags = await ses.tenant_tags(resource.name)
-            if tags is not None and tags.get(TAG_SETUP_ID, "") == resource.setup_id:
-                await ses.delete_tenant(resource.name)  # its associations go with it
+            await ses.delete_tenant(resource.name)  # its associations go with it
         else:
-            tags = await ses.identity_tags(resource.name)
-            if tags is not None and tags.get(TAG_SETUP_ID, "") == resource.setup_id:
-                await ses.delete_domain_identity(resource.name)
+            await ses.delete_domain_identity(resource.name)
+
+
+async def _tags_of(ses: SesGateway, kind: str, name: str) -> dict[str, str] | None:
+    """A tenant's or an identity's tags; None once it is gone."""
+    return await (ses.tenant_tags(name) if kind == "tenant" else ses.identity_tags(name))
 
 
 def _created_at(tags: dict[str, str]) -> datetime:

@@ -310,35 +310,16 @@ class AioBotocoreSes:
     # GetTenant and GetEmailIdentity answer existence and tags in one call, and need no ARN
     # (no identity operation returns an identity's ARN).
     async def tenant_tags(self, tenant_name: str) -> dict[str, str] | None:
-        try:
-            response = await self._call(
-                "GetTenant",
-                lambda: self._client.get_tenant(TenantName=tenant_name),
-                missing_ok=True,
-            )
-        except SesNotFound:
-            return None
-        return _tag_map(response["Tenant"].get("Tags"))
+        response = await self._get_tenant(tenant_name)
+        return None if response is None else _tag_map(response["Tenant"].get("Tags"))
 
     async def identity_tags(self, domain: str) -> dict[str, str] | None:
-        try:
-            response = await self._call(
-                "GetEmailIdentity",
-                lambda: self._client.get_email_identity(EmailIdentity=domain),
-                missing_ok=True,
-            )
-        except SesNotFound:
-            return None
-        return _tag_map(response.get("Tags"))
+        response = await self._get_identity(domain)
+        return None if response is None else _tag_map(response.get("Tags"))
 
     async def get_identity_status(self, domain: str) -> IdentityStatus | None:
-        try:
-            response = await self._call(
-                "GetEmailIdentity",
-                lambda: self._client.get_email_identity(EmailIdentity=domain),
-                missing_ok=True,
-            )
-        except SesNotFound:
+        response = await self._get_identity(domain)
+        if response is None:
             return None
         return IdentityStatus(
             verified_for_sending=bool(response.get("VerifiedForSendingStatus", False)),
@@ -382,6 +363,26 @@ class AioBotocoreSes:
             token = page.get("NextToken")
             if not token:
                 return
+
+    async def _get_tenant(self, tenant_name: str) -> Any:
+        """GetTenant's answer, or None when there is no such tenant."""
+        with contextlib.suppress(SesNotFound):
+            return await self._call(
+                "GetTenant",
+                lambda: self._client.get_tenant(TenantName=tenant_name),
+                missing_ok=True,
+            )
+        return None
+
+    async def _get_identity(self, domain: str) -> Any:
+        """GetEmailIdentity's answer, or None when there is no such identity."""
+        with contextlib.suppress(SesNotFound):
+            return await self._call(
+                "GetEmailIdentity",
+                lambda: self._client.get_email_identity(EmailIdentity=domain),
+                missing_ok=True,
+            )
+        return None
 
     async def _delete(self, operation: str, call: Callable[[], Awaitable[Any]]) -> None:
         try:
