@@ -4,7 +4,8 @@ The list and the key lookup run on every request. Through SQLAlchemy each execut
 a Connection object, the compiled-statement cache lookup and result processing, which the
 profile in bench/README.md puts at about a third of a list's CPU. Here the same SQL runs on
 asyncpg directly, as a prepared statement (asyncpg keeps one per connection and statement
-text). Everything else, every write above all, stays on SQLAlchemy.
+text). So do the single-statement writes of the hot paths (storing a read's DNS check);
+everything else, every transaction above all, stays on SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ async def _keep_session(_: Any) -> None:
     """Release without asyncpg's reset statement: a round trip per query saved.
 
     The reset (unlock advisory locks, close cursors, UNLISTEN, RESET ALL) undoes session state;
-    the statements run here are single SELECTs in autocommit that leave none.
+    the statements run here are single statements in autocommit that leave none.
     """
 
 
@@ -54,6 +55,11 @@ class DriverPool:
     async def fetchrow(self, sql: str, *args: Any) -> Any:
         """The first row of one statement, or None."""
         return await self._pool.fetchrow(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """One statement in autocommit; its status tag (e.g. "UPDATE 1")."""
+        status: str = await self._pool.execute(sql, *args)
+        return status
 
     async def close(self) -> None:
         await self._pool.close()

@@ -70,5 +70,12 @@ class Database:
         async with self._autocommit.connect() as connection:
             yield connection
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection where each statement commits by itself: one round trip for a write
+        that is a single statement (no BEGIN, no COMMIT)."""
+        async with self._autocommit.connect() as connection:
+            yield connection
+
     async def dispose(self) -> None:
         await self.engine.dispose()

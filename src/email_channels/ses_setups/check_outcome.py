@@ -12,6 +12,26 @@ from email_channels.ses_setups.verification import RecordResult
 from email_channels.webhooks.outbox import EventType, record_event
 
 
+def next_check(
+    setup: SesSetup,
+    results: list[RecordResult],
+    *,
+    was_verified: bool,
+    background_check: bool,
+    schedule: Schedule,
+) -> tuple[float, float]:
+    """(seconds until the next check, interval to store) after this check of `setup`."""
+    # A check that got no answer for some record backs off like an unverified one: DNS
+    # may be down, and hammering it helps nobody.
+    complete = check_complete(results)
+    return schedule.after_check(
+        interval=setup.check_interval or 0.0,
+        verified=all_verified(results) and complete,
+        was_verified=was_verified and complete,
+        background=background_check,
+    )
+
+
 async def record_check_outcome(
     session: AsyncSession,
     *,
@@ -30,14 +50,12 @@ async def record_check_outcome(
     verified = all_verified(results)
     if verified and await background.announce_verified(session, setup.id):
         await record_event(session, event_type=EventType.VERIFIED, setup=setup)
-    # A check that got no answer for some record backs off like an unverified one: DNS
-    # may be down, and hammering it helps nobody.
-    complete = check_complete(results)
-    due_in, interval = schedule.after_check(
-        interval=setup.check_interval or 0.0,
-        verified=verified and complete,
-        was_verified=was_verified and complete,
-        background=background_check,
+    due_in, interval = next_check(
+        setup,
+        results,
+        was_verified=was_verified,
+        background_check=background_check,
+        schedule=schedule,
     )
     if verified:
         mode = "reset"

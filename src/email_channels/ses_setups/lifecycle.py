@@ -89,9 +89,9 @@ class Lease:
 
     async def renew(self, **values: Any) -> None:
         """Extend the lease before the next round of SES calls; raise when it was taken."""
-        async with self.db.transaction() as session:
+        async with self.db.autocommit() as connection:  # one statement: one round trip
             held = await repository.renew_lease(
-                session, setup_id=self.setup_id, token=self.token, seconds=self.seconds, **values
+                connection, setup_id=self.setup_id, token=self.token, seconds=self.seconds, **values
             )
         if not held:
             raise LeaseLost()
@@ -137,10 +137,9 @@ class SetupLifecycle:
         """Insert `setup` and provision it in SES; on failure undo, then raise."""
         lease = self.lease(setup.id)
         setup.provisioning_steps = [TENANT, IDENTITY]  # the intent, before SES is touched
-        async with self._db.transaction() as session:
-            await repository.insert_setup(session, setup)
-            await repository.take_lease(
-                session, setup_id=setup.id, token=lease.token, seconds=lease.seconds
+        async with self._db.autocommit() as connection:
+            await repository.insert_leased(
+                connection, setup, token=lease.token, seconds=lease.seconds
             )
         try:
             await self._provision(setup, lease)
@@ -149,12 +148,17 @@ class SetupLifecycle:
         except AppError:
             await self.undo_create(setup, lease)
             raise
-        ended = await lease.end(
-            (EventType.CREATED, setup),
-            state=SetupState.ACTIVE.value,
-            dkim_tokens=setup.dkim_tokens,
-            signing_hosted_zone=setup.signing_hosted_zone,
-        )
+        if self._db.driver is not None:  # the same writes, one round trip
+            ended = await repository.activate_created_driver(
+                self._db.driver, setup, token=lease.token
+            )
+        else:
+            ended = await lease.end(
+                (EventType.CREATED, setup),
+                state=SetupState.ACTIVE.value,
+                dkim_tokens=setup.dkim_tokens,
+                signing_hosted_zone=setup.signing_hosted_zone,
+            )
         if not ended:
             raise LeaseLost()
         setup.state = SetupState.ACTIVE.value

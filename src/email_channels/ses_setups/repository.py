@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -18,6 +29,7 @@ from email_channels.errors import Conflict
 from email_channels.pagination import AnyRow, Cursor, keyset_query
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
+from email_channels.webhooks.outbox import EventType, event_arguments, with_event_sql
 
 VISIBLE_STATES = (SetupState.ACTIVE.value, SetupState.DELETING.value)
 
@@ -48,6 +60,33 @@ async def insert_setup(session: AsyncSession, setup: SesSetup) -> None:
     session.add(setup)
     try:
         await session.flush()
+    except IntegrityError as error:
+        raise _conflict_from(
+            error, tenant_name=setup.tenant_name, domain=setup.domain_identity
+        ) from error
+
+
+async def insert_leased(
+    connection: AsyncConnection, setup: SesSetup, *, token: uuid.UUID, seconds: float
+) -> None:
+    """Insert a new setup already leased to its creator, in one statement (autocommit).
+
+    The lease and the state clock start on the database's clock. A taken tenant name or
+    domain is a 409 (the constraints decide), as with `insert_setup`.
+    """
+    table = SesSetup.__table__
+    values: dict[str, Any] = {
+        column.key: getattr(setup, column.key)
+        for column in table.columns
+        if getattr(setup, column.key) is not None
+    }
+    values.update(
+        lease_token=token,
+        lease_expires_at=database_now(seconds),
+        state_changed_at=database_now(),
+    )
+    try:
+        await connection.execute(insert(SesSetup).values(**values))
     except IntegrityError as error:
         raise _conflict_from(
             error, tenant_name=setup.tenant_name, domain=setup.domain_identity
@@ -122,6 +161,96 @@ async def list_page_driver(
     return await driver.fetch(_LIST_AFTER_SQL, workspace_id, limit + 1, after.created_at, after.id)
 
 
+_VISIBLE_SQL = "state IN ({})".format(
+    ", ".join(f"'{state}'" for state in VISIBLE_STATES)  # our constants, not input
+)
+_JSON_COLUMNS = ("dkim_tokens", "provisioning_steps", "dns_results")
+_SETUP_SQL = "SELECT {} FROM ses_setups WHERE id = $1 AND workspace_id = $2 AND {}".format(
+    ", ".join(column.name for column in SesSetup.__table__.columns), _VISIBLE_SQL
+)
+
+
+async def get_visible_driver(
+    driver: DriverPool, *, workspace_id: str, setup_id: uuid.UUID
+) -> SesSetup | None:
+    """`get_visible` on the driver's pool: the same row, as a (detached) SesSetup."""
+    record = await driver.fetchrow(_SETUP_SQL, setup_id, workspace_id)
+    if record is None:
+        return None
+    values = dict(record)
+    for column in _JSON_COLUMNS:  # asyncpg hands `json` over as its text
+        if isinstance(values[column], str):
+            values[column] = json.loads(values[column])
+    return SesSetup(**values)
+
+
+# A read's check in one statement: `store_check` plus `schedule_next_check` (reset when
+# verified, keep otherwise), for a setup whose check announces nothing. When it is verified,
+# `announced_verified` must already be on: otherwise no row matches and the caller takes the
+# path that announces (in a transaction, with the event).
+_STORE_READ_CHECK_SQL = (
+    "UPDATE ses_setups SET dns_results = $2::json, dns_verified = $3,"
+    " dns_checked_at = COALESCE($4::timestamptz, dns_checked_at),"
+    " updated_at = COALESCE($5::timestamptz, updated_at),"
+    " next_check_at = clock_timestamp() + make_interval(secs => $6::float8),"
+    " check_interval = $7, check_claimed_until = NULL,"
+    " failed_checks = CASE WHEN $3 THEN 0 ELSE failed_checks END"
+    f" WHERE id = $1 AND {_VISIBLE_SQL} AND (NOT $3 OR announced_verified)"
+)
+
+
+async def store_read_check_driver(
+    driver: DriverPool,
+    *,
+    setup_id: uuid.UUID,
+    dns_results: list[dict[str, Any]],
+    dns_verified: bool,
+    dns_checked_at: datetime | None,
+    updated_at: datetime | None,
+    due_in: float,
+    interval: float,
+) -> bool:
+    """Store a client's check that announces nothing; False when it must take the long way."""
+    status = await driver.execute(
+        _STORE_READ_CHECK_SQL,
+        setup_id,
+        json.dumps(dns_results),  # as SQLAlchemy's JSON type writes it
+        dns_verified,
+        dns_checked_at,
+        updated_at,
+        due_in,
+        interval,
+    )
+    return status == "UPDATE 1"
+
+
+_ACTIVATE_SQL = with_event_sql(
+    "UPDATE ses_setups SET state = $3, state_changed_at = clock_timestamp(),"
+    " dkim_tokens = $4::json, signing_hosted_zone = $5,"
+    " lease_token = NULL, lease_expires_at = NULL"
+    " WHERE id = $1 AND lease_token = $2 RETURNING 1",
+    parameters=5,
+)
+
+
+async def activate_created_driver(driver: DriverPool, setup: SesSetup, *, token: uuid.UUID) -> bool:
+    """End a create's lease: the setup `active`, with `ses_setup.created`, in one statement.
+
+    What `end_lease` and `record_event` do in a transaction, in one round trip; False when
+    `token` no longer holds the row (nothing written).
+    """
+    changed = await driver.fetchrow(
+        _ACTIVATE_SQL,
+        setup.id,
+        token,
+        SetupState.ACTIVE.value,
+        json.dumps(setup.dkim_tokens),
+        setup.signing_hosted_zone,
+        *event_arguments(event_type=EventType.CREATED, setup=setup),
+    )
+    return bool(changed[0])
+
+
 class DeleteClaim(StrEnum):
     CLAIMED = "claimed"
     NOT_FOUND = "not_found"
@@ -137,24 +266,8 @@ def _returning_setup(statement: Any) -> Any:
     return statement.returning(SesSetup.__table__).execution_options(synchronize_session=False)
 
 
-async def take_lease(
-    session: AsyncSession, *, setup_id: uuid.UUID, token: uuid.UUID, seconds: float
-) -> None:
-    """Give a row just inserted by this transaction to its creator; start its state clock."""
-    await session.execute(
-        update(SesSetup)
-        .where(SesSetup.id == setup_id)
-        .values(
-            lease_token=token,
-            lease_expires_at=database_now(seconds),
-            state_changed_at=database_now(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def renew_lease(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     *,
     setup_id: uuid.UUID,
     token: uuid.UUID,

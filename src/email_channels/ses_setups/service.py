@@ -14,7 +14,7 @@ from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
 from email_channels.pagination import decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
-from email_channels.ses_setups.check_outcome import record_check_outcome
+from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
 from email_channels.ses_setups.lifecycle import SetupLifecycle
 from email_channels.ses_setups.models import SesSetup, SetupState
@@ -186,10 +186,7 @@ class SesSetupService:
 
     async def get_checked(self, *, workspace_id: str, setup_id: uuid.UUID) -> dict[str, Any]:
         """The detail after a live DNS check; concurrent checks of one setup share it."""
-        async with self._db.read() as connection:
-            setup = await repository.get_visible(
-                connection, workspace_id=workspace_id, setup_id=setup_id
-            )
+        setup = await self._read_visible(workspace_id=workspace_id, setup_id=setup_id)
         if setup is None:
             raise NotFound("No SES setup with this id in this workspace.")
         return await self.checks.run(setup.id, lambda: self._check_and_store(setup))
@@ -221,11 +218,33 @@ class SesSetupService:
         setup.dns_verified = verified
         setup.dns_checked_at = checked_at or setup.dns_checked_at
         setup.updated_at = now if changed else setup.updated_at
+        dns_results = [result.to_json() for result in results]
+        driver = self._db.driver
+        if driver is not None and not background and (not verified or setup.announced_verified):
+            # The common read announces nothing: one statement stores it (no transaction).
+            due_in, interval = next_check(
+                setup,
+                results,
+                was_verified=was_verified,
+                background_check=False,
+                schedule=self.schedule,
+            )
+            if await repository.store_read_check_driver(
+                driver,
+                setup_id=setup.id,
+                dns_results=dns_results,
+                dns_verified=verified,
+                dns_checked_at=checked_at,
+                updated_at=now if changed else None,
+                due_in=due_in,
+                interval=interval,
+            ):
+                return detail_json(setup, results)
         async with self._db.transaction() as session:
             await repository.store_check(
                 session,
                 setup_id=setup.id,
-                dns_results=[result.to_json() for result in results],
+                dns_results=dns_results,
                 dns_verified=verified,
                 dns_checked_at=checked_at,
                 updated_at=now if changed else None,
@@ -243,11 +262,18 @@ class SesSetupService:
 
     # --- reads without a DNS check: the zone export and the console ---------------------
 
-    async def _visible(self, *, workspace_id: str, setup_id: uuid.UUID) -> SesSetup:
+    async def _read_visible(self, *, workspace_id: str, setup_id: uuid.UUID) -> SesSetup | None:
+        if self._db.driver is not None:
+            return await repository.get_visible_driver(
+                self._db.driver, workspace_id=workspace_id, setup_id=setup_id
+            )
         async with self._db.read() as connection:
-            setup = await repository.get_visible(
+            return await repository.get_visible(
                 connection, workspace_id=workspace_id, setup_id=setup_id
             )
+
+    async def _visible(self, *, workspace_id: str, setup_id: uuid.UUID) -> SesSetup:
+        setup = await self._read_visible(workspace_id=workspace_id, setup_id=setup_id)
         if setup is None:
             raise NotFound("No SES setup with this id in this workspace.")
         return setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from datetime import datetime
@@ -48,6 +49,46 @@ def setup_item_json(setup: Any) -> dict[str, Any]:
         "created_at": when(setup.created_at),
         "updated_at": when(setup.updated_at),
     }
+
+
+def with_event_sql(change_sql: str, *, parameters: int) -> str:
+    """`record_event` for a change that is one UPDATE, in the same statement (PostgreSQL).
+
+    `change_sql` is an `UPDATE ... RETURNING 1` with parameters $1..$`parameters`. When it
+    changes a row, the event and a pending delivery to each subscribed webhook are written by
+    the same statement, so in the same transaction; `event_arguments` gives the parameters
+    that follow. The statement answers the number of rows changed. (`gen_random_uuid` is
+    built into PostgreSQL 13 and later.)
+    """
+    event_id, workspace, setup, kind, at, data = (f"${parameters + i}" for i in range(1, 7))
+    return (
+        f"WITH changed AS ({change_sql}),"
+        " event AS (INSERT INTO events (id, workspace_id, setup_id, type, occurred_at, data)"
+        f" SELECT {event_id}, {workspace}, {setup}::uuid, {kind}, {at}::timestamptz,"
+        f" {data}::json FROM changed RETURNING seq),"
+        " delivered AS (INSERT INTO deliveries (id, webhook_id, event_seq, event_id,"
+        " event_type, setup_id, status, attempts, next_attempt_at, created_at)"
+        f" SELECT gen_random_uuid(), webhooks.id, event.seq, {event_id}, {kind},"
+        f" {setup}::uuid, '{DeliveryStatus.PENDING.value}', 0, {at}::timestamptz,"
+        f" {at}::timestamptz FROM webhooks, event WHERE webhooks.workspace_id = {workspace}"
+        f" AND webhooks.events::jsonb ? {kind})"
+        " SELECT count(*) FROM changed"
+    )
+
+
+def event_arguments(
+    *, event_type: EventType, setup: Any, occurred_at: datetime | None = None
+) -> tuple[Any, ...]:
+    """The parameters of `with_event_sql`'s event: what `record_event` writes."""
+    data = {"workspace_id": setup.workspace_id, "ses_setup": setup_item_json(setup)}
+    return (
+        new_event_id(),
+        setup.workspace_id,
+        setup.id,
+        event_type.value,
+        occurred_at or utc_now(),
+        json.dumps(data),  # as SQLAlchemy's JSON type writes it
+    )
 
 
 async def record_event(

@@ -20,6 +20,8 @@ import dns.resolver
 from email_channels.integrations.dns import Observation, Outcome, udp
 from email_channels.observability.metrics import count_dns_lookup
 
+QUESTIONS_KEPT = 8192  # rendered queries kept per process: about 1,200 setups' checks
+
 
 class DnsPythonLookup:
     """`DnsLookup` over dnspython: no answer cache, never raises for DNS outcomes."""
@@ -35,6 +37,8 @@ class DnsPythonLookup:
         if nameservers and self._ready:
             self._resolver.nameservers = [_nameserver(h, p) for h, p in nameservers]
         self._ready_lock: asyncio.Lock | None = None
+        # The rendered queries of recently asked names (udp.Question), asked again at each check.
+        self._questions: dict[tuple[str, str], udp.Question] = {}
 
     async def query(self, name: str, rdtype: str) -> Observation:
         """Look up `rdtype` records at `name` and say what was seen."""
@@ -74,15 +78,21 @@ class DnsPythonLookup:
         if not servers:
             return None
         resolver = self._resolver
-        request = dns.message.make_query(dns.name.from_text(qname), rdtype)
-        request.use_edns(
-            resolver.edns, resolver.ednsflags, resolver.payload, options=resolver.ednsoptions
-        )
-        if resolver.flags is not None:
-            request.flags = resolver.flags
+        question = self._questions.get((qname, rdtype))
+        if question is None:
+            request = dns.message.make_query(dns.name.from_text(qname), rdtype)
+            request.use_edns(
+                resolver.edns, resolver.ednsflags, resolver.payload, options=resolver.ednsoptions
+            )
+            if resolver.flags is not None:
+                request.flags = resolver.flags
+            question = udp.Question(request)
+            if len(self._questions) >= QUESTIONS_KEPT:
+                self._questions.clear()  # simpler than LRU, and a refill costs one render each
+            self._questions[(qname, rdtype)] = question
         try:
             response = await udp.query(
-                request,
+                question,
                 servers=servers,
                 attempt_seconds=resolver.timeout,
                 lifetime=resolver.lifetime,

@@ -24,6 +24,7 @@ from typing import Any
 import dns.flags
 import dns.message
 import dns.name
+import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
@@ -105,10 +106,36 @@ def _is_ipv4(address: str) -> bool:
     return len(parts) == 4 and all(part.isdigit() and int(part) < 256 for part in parts)
 
 
+class Question:
+    """One question rendered once: the query's wire form, reused with a fresh id per lookup.
+
+    Rendering a query with dnspython (`make_query`, `to_wire`) costs more CPU than sending
+    it; a setup's names are asked again at every check, so the rendering is kept (resolver.py
+    keeps a bounded cache of these).
+    """
+
+    __slots__ = ("message", "wire")
+
+    def __init__(self, message: dns.message.Message) -> None:
+        self.message = message
+        self.wire = message.to_wire()
+
+    def with_id(self, query_id: int) -> bytes:
+        return query_id.to_bytes(2, "big") + self.wire[2:]
+
+    def is_answered_by(self, response: dns.message.Message, query_id: int) -> bool:
+        """`Message.is_response` for the query sent with `query_id`."""
+        if response.id != query_id or not response.flags & dns.flags.QR:
+            return False
+        if dns.opcode.from_flags(response.flags) != dns.opcode.from_flags(self.message.flags):
+            return False
+        return list(response.question) == list(self.message.question)
+
+
 async def query(
-    request: dns.message.Message, *, servers: list[Server], attempt_seconds: float, lifetime: float
+    question: Question, *, servers: list[Server], attempt_seconds: float, lifetime: float
 ) -> dns.message.Message | None:
-    """The answer to `request` from `servers` in turn; None where dnspython must decide.
+    """The answer to `question` from `servers` in turn; None where dnspython must decide.
 
     A returned message has rcode NOERROR or NXDOMAIN and is not truncated. Raises
     TimeoutError when no server answered within `lifetime`.
@@ -118,16 +145,17 @@ async def query(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime
     attempt = 0
+    query_id = secrets.randbelow(65536)  # one id per lookup: a late answer still counts
     while (remaining := deadline - loop.time()) > 0:
         server = servers[attempt % len(servers)]
         attempt += 1
         shared = await _socket()  # per attempt: the last one's socket may have been replaced
-        while (request.id, server) in shared.pending:
-            request.id = secrets.randbelow(65536)
+        while (query_id, server) in shared.pending:
+            query_id = secrets.randbelow(65536)
         try:
             wire = await shared.exchange(
-                request.to_wire(),
-                query_id=request.id,
+                question.with_id(query_id),
+                query_id=query_id,
                 server=server,
                 seconds=min(attempt_seconds, remaining),
             )
@@ -139,7 +167,7 @@ async def query(
             response = dns.message.from_wire(wire)
         except Exception:  # malformed: dnspython's resolver decides what that means
             return None
-        if not request.is_response(response) or response.flags & dns.flags.TC:
+        if not question.is_answered_by(response, query_id) or response.flags & dns.flags.TC:
             return None
         if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             return None
