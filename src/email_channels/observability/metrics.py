@@ -92,7 +92,12 @@ def method_label(method: str) -> str:
 
 def count_dns_lookup(*, rdtype: str, outcome: str) -> None:
     """Count one DNS query."""
-    DNS_LOOKUPS.labels(rdtype=rdtype if rdtype in DNS_RDTYPES else "other", outcome=outcome).inc()
+    _dns_lookups(rdtype if rdtype in DNS_RDTYPES else "other", outcome).inc()
+
+
+@functools.cache  # bounded label values; `labels()` takes a lock and checks on every call
+def _dns_lookups(rdtype: str, outcome: str) -> Any:
+    return DNS_LOOKUPS.labels(rdtype=rdtype, outcome=outcome)
 
 
 def ses_outcome(error: BaseException | None) -> str:
