@@ -191,7 +191,7 @@ def targets(
     rows.append(
         Target(
             "S6",
-            f"errors in {args.s6_creates} creates, sandbox at {args.s6_seeded}",
+            f"errors in {args.s6_creates} creates, sandbox holding {args.s6_seed}",
             float(s6.errors),
             0.0,
             "count",
