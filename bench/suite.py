@@ -39,6 +39,8 @@ class Pass:
     list_p99_ms: float | None
     list_p99_with_slow_reads_ms: float | None
     slow_reads_answered: int
+    slow_reads_failed: int
+    slow_reads_cpu: float  # the reads' client thread: its CPU over its lifetime, 1.0 = a core
     resident_mb: float | None
 
 
@@ -80,6 +82,8 @@ def one_pass(
         list_p99_ms=alone.p99_ms,
         list_p99_with_slow_reads_ms=beside.p99_ms,
         slow_reads_answered=slow.answered,
+        slow_reads_failed=slow.failed,
+        slow_reads_cpu=slow.cpu_seconds / slow.seconds if slow.seconds else 0.0,
         resident_mb=resident_mb(service.pid),
     )
 
@@ -164,7 +168,9 @@ def targets(
             first.list_p99_with_slow_reads_ms,
             alone * 1.5 if alone else None,
             "ms",
-            note=f"limit: 1.5 x p99 alone ({alone:.1f} ms)" if alone else "",
+            note=(f"limit: 1.5 x p99 alone ({alone:.1f} ms); " if alone else "")
+            + f"reads {first.slow_reads_answered} answered, {first.slow_reads_failed} failed,"
+            f" their client {first.slow_reads_cpu:.0%} CPU",
         )
     )
     last = second or first
@@ -191,7 +197,7 @@ def targets(
     rows.append(
         Target(
             "S6",
-            f"errors in {args.s6_creates} creates, sandbox at {args.s6_seeded}",
+            f"errors in {args.s6_creates} creates, sandbox holding {args.s6_seed}",
             float(s6.errors),
             0.0,
             "count",

@@ -2,7 +2,8 @@
 
 - The emulator is `email-channels sandbox serve` on a free loopback port, its SQLite state
   filled beforehand with S6's setups (written straight into the file: 10,000 setups through
-  HTTP would take minutes, and S6 measures the creates after them, not the seeding).
+  HTTP would take minutes, and S6 measures the creates after them, not the seeding), its
+  account quotas raised to hold them and the run's creates.
 - The DNS server (bench/dns_server.py) answers S2's verified setup 50 ms late and never
   answers anything else (S4).
 """
@@ -21,7 +22,6 @@ from pathlib import Path
 import httpx
 
 from bench.processes import REPOSITORY, HarnessError, child_environment
-from email_channels.sandbox.account import Quotas
 from email_channels.sandbox.state import (
     Association,
     EmailIdentity,
@@ -34,7 +34,6 @@ from email_channels.ses_setups.records import ExpectedRecord
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 START_DEADLINE = 30.0
-SANDBOX_QUOTA = Quotas().max_tenants  # the emulator's (and SES's default) account limit
 CLI = REPOSITORY / ".venv" / "bin" / "email-channels"
 
 
@@ -84,10 +83,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def sandbox(state_path: Path, *, log_dir: Path) -> Iterator[str]:
-    """`email-channels sandbox serve` on loopback until the block ends; its URL."""
+def sandbox(state_path: Path, *, quota: int, log_dir: Path) -> Iterator[str]:
+    """`email-channels sandbox serve` on loopback until the block ends; its URL.
+
+    `quota`: the account's tenant and email identity quotas, raised from SES's default of
+    10,000 as AWS raises an account's (`SANDBOX_MAX_TENANTS`, `SANDBOX_MAX_EMAIL_IDENTITIES`).
+    """
     port = _free_port()
-    env = child_environment(EMAIL_CHANNELS_SANDBOX_STATE_PATH=str(state_path))
+    env = child_environment(
+        EMAIL_CHANNELS_SANDBOX_STATE_PATH=str(state_path),
+        EMAIL_CHANNELS_SANDBOX_MAX_TENANTS=str(quota),
+        EMAIL_CHANNELS_SANDBOX_MAX_EMAIL_IDENTITIES=str(quota),
+    )
     with (log_dir / "sandbox.log").open("wb") as output:
         process = subprocess.Popen(
             [str(CLI), "sandbox", "serve", "--host", "127.0.0.1", "--port", str(port)],

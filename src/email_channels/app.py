@@ -65,6 +65,7 @@ async def open_ses(
     endpoint_url = settings.ses_endpoint_url
     credentials = None
     if settings.ses_mode is SesMode.SANDBOX:
+        from email_channels.sandbox.account import Quotas
         from email_channels.sandbox.server import EmbeddedSandbox, SandboxStartupError
 
         sandbox = EmbeddedSandbox(
@@ -72,6 +73,10 @@ async def open_ses(
             port=settings.sandbox_port,
             state_path=settings.sandbox_state_path,
             region=settings.aws_region,
+            quotas=Quotas(
+                max_tenants=settings.sandbox_max_tenants,
+                max_email_identities=settings.sandbox_max_email_identities,
+            ),
             dns_nameservers=settings.sandbox_dns_nameservers,
         )
         try:

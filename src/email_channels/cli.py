@@ -243,8 +243,12 @@ def sandbox_serve(
         ),
     ] = None,
 ) -> None:
-    """Run the SES v2 emulator alone."""
+    """Run the SES v2 emulator alone.
+
+    Its account quotas, as SES's: SANDBOX_MAX_TENANTS, SANDBOX_MAX_EMAIL_IDENTITIES (10,000).
+    """
     from email_channels.config import parse_nameservers
+    from email_channels.sandbox.account import Quotas
     from email_channels.sandbox.server import SandboxStartupError, serve_sandbox
 
     settings = Settings()
@@ -262,6 +266,10 @@ def sandbox_serve(
             port=port,
             state_path=settings.sandbox_state_path,
             region=settings.aws_region,
+            quotas=Quotas(
+                max_tenants=settings.sandbox_max_tenants,
+                max_email_identities=settings.sandbox_max_email_identities,
+            ),
             dns_nameservers=nameservers,
         )
     except SandboxStartupError as error:

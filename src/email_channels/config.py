@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(default=4566, ge=1, le=65535)
     # Not in the contract: where the built-in emulator keeps its state between restarts.
     sandbox_state_path: str = "./email-channels-sandbox.sqlite3"
+    # Not in the contract: the emulated account's quotas (SES's defaults; AWS raises them on
+    # request), past which a create answers LimitExceededException.
+    sandbox_max_tenants: int = Field(default=10_000, ge=0)
+    sandbox_max_email_identities: int = Field(default=10_000, ge=0)
     aws_region: str = "us-east-1"
     mail_from_subdomain: str = "bounce"
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)

@@ -29,6 +29,14 @@ def test_defaults() -> None:
     assert settings.dns_nameservers == []
     assert (settings.dns_timeout, settings.dns_lifetime) == (2.0, 4.0)
     assert settings.upstream_timeout == 10.0
+    assert (settings.sandbox_max_tenants, settings.sandbox_max_email_identities) == (10_000, 10_000)
+
+
+def test_sandbox_quotas_are_raised_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_SANDBOX_MAX_TENANTS", "12100")
+    monkeypatch.setenv("EMAIL_CHANNELS_SANDBOX_MAX_EMAIL_IDENTITIES", "12200")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.sandbox_max_tenants, settings.sandbox_max_email_identities) == (12100, 12200)
 
 
 def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

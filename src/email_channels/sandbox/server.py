@@ -135,11 +135,14 @@ def serve_sandbox(
     port: int,
     state_path: str | None,
     region: str,
+    quotas: Quotas | None = None,
     dns_nameservers: Sequence[tuple[str, int]] = (),
 ) -> None:
     """Serve the emulator until interrupted (the `email-channels sandbox serve` command)."""
     listener = bind_listener(host, port)
-    app = create_sandbox_app(state_path=state_path, region=region, dns_nameservers=dns_nameservers)
+    app = create_sandbox_app(
+        state_path=state_path, region=region, quotas=quotas, dns_nameservers=dns_nameservers
+    )
     config = uvicorn.Config(
         app, lifespan="off", timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS
     )
