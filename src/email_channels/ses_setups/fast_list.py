@@ -112,7 +112,7 @@ class FastList:
             principal = authorise(
                 grant, workspace_id=workspace_id, permission=Permission.CHANNEL_VIEW
             )
-            decode_token(token, kind=LIST_KIND, workspace_id=workspace_id)
+            after = decode_token(token, kind=LIST_KIND, workspace_id=workspace_id)
         except AppError:
             return None
         # From here on the request is ours: name the route, the caller, the workspace.
@@ -124,9 +124,14 @@ class FastList:
             await enforce_rate_limit(request, principal.key_id)
         except AppError:
             return None  # a refused hit is not recorded: the route refuses it the same way
-        page = await service.list_page(
-            workspace_id=principal.workspace_id, limit=limit, continuation_token=token
-        )
+        if app_state.database.driver is None:
+            page = await service.list_page(
+                workspace_id=principal.workspace_id, limit=limit, continuation_token=token
+            )
+        else:  # the token is decoded already
+            page = await service.list_page_after(
+                workspace_id=principal.workspace_id, limit=limit, after=after
+            )
         return json_response(page)
 
 

@@ -12,7 +12,7 @@ from email_channels.db.engine import Database
 from email_channels.errors import NotFound
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
-from email_channels.pagination import decode_token, read_page, records_page_json
+from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
@@ -167,12 +167,7 @@ class SesSetupService:
         """One page of list items, newest first."""
         if self._db.driver is not None:
             after = decode_token(continuation_token, kind=LIST_KIND, workspace_id=workspace_id)
-            records = await repository.list_page_driver(
-                self._db.driver, workspace_id=workspace_id, after=after, limit=limit
-            )
-            return records_page_json(
-                records, limit=limit, kind=LIST_KIND, workspace_id=workspace_id
-            )
+            return await self.list_page_after(workspace_id=workspace_id, limit=limit, after=after)
         return await read_page(
             self._db,
             kind=LIST_KIND,
@@ -183,6 +178,16 @@ class SesSetupService:
                 connection, workspace_id=workspace_id, after=after, limit=limit
             ),
         )
+
+    async def list_page_after(
+        self, *, workspace_id: str, limit: int, after: Cursor | None
+    ) -> dict[str, Any]:
+        """`list_page` with the token already decoded, on the driver's pool (PostgreSQL)."""
+        assert self._db.driver is not None
+        records = await repository.list_page_driver(
+            self._db.driver, workspace_id=workspace_id, after=after, limit=limit
+        )
+        return records_page_json(records, limit=limit, kind=LIST_KIND, workspace_id=workspace_id)
 
     async def get_checked(self, *, workspace_id: str, setup_id: uuid.UUID) -> dict[str, Any]:
         """The detail after a live DNS check; concurrent checks of one setup share it."""
