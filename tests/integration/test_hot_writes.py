@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from email_channels.db.clock import database_now
 from email_channels.ses_setups import repository
+from email_channels.ses_setups.lifecycle import SetupLifecycle
 from email_channels.ses_setups.models import SesSetup
 from email_channels.ses_setups.records import ExpectedRecord, Purpose
 from email_channels.webhooks.models import Delivery, Event
@@ -113,17 +114,18 @@ async def test_a_create_writes_the_created_event_and_a_delivery_per_subscribed_w
 async def test_a_create_whose_lease_was_taken_writes_nothing_more(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The lease is checked by the same statement that writes the event."""
+    """The lease is checked by the same statement that activates and writes the event."""
     taken = uuid.uuid4()
-    original = repository.insert_leased
+    original = SetupLifecycle._renew_provisioned
 
-    async def insert_then_lose_the_lease(connection: Any, setup: Any, **kwargs: Any) -> None:
-        await original(connection, setup, **kwargs)
-        await connection.execute(
-            update(SesSetup).where(SesSetup.id == setup.id).values(lease_token=taken)
-        )
+    async def renew_then_lose_the_lease(self: Any, setup: Any, lease: Any) -> None:
+        await original(self, setup, lease)
+        async with api.database.transaction() as session:
+            await session.execute(
+                update(SesSetup).where(SesSetup.id == setup.id).values(lease_token=taken)
+            )
 
-    monkeypatch.setattr(repository, "insert_leased", insert_then_lose_the_lease)
+    monkeypatch.setattr(SetupLifecycle, "_renew_provisioned", renew_then_lose_the_lease)
     headers = await api.key()
     response = await api.client.post(
         URL,

@@ -137,10 +137,15 @@ class SetupLifecycle:
         """Insert `setup` and provision it in SES; on failure undo, then raise."""
         lease = self.lease(setup.id)
         setup.provisioning_steps = [TENANT, IDENTITY]  # the intent, before SES is touched
-        async with self._db.autocommit() as connection:
-            await repository.insert_leased(
-                connection, setup, token=lease.token, seconds=lease.seconds
+        if self._db.driver is not None:
+            await repository.insert_leased_driver(
+                self._db.driver, setup, token=lease.token, seconds=lease.seconds
             )
+        else:
+            async with self._db.autocommit() as connection:
+                await repository.insert_leased(
+                    connection, setup, token=lease.token, seconds=lease.seconds
+                )
         try:
             await self._provision(setup, lease)
         except LeaseLost:
@@ -194,17 +199,34 @@ class SetupLifecycle:
         setup.dkim_tokens = list(identity.dkim_tokens)
         setup.signing_hosted_zone = identity.signing_hosted_zone
         setup.provisioning_steps = list(ALL_STEPS)
-        await lease.renew(
-            tenant_arn=setup.tenant_arn,
-            identity_arn=setup.identity_arn,
-            provisioning_steps=setup.provisioning_steps,
-        )
+        resource_arn = setup.identity_arn
+
+        async def associate() -> None:
+            # The association is a step of its own: the row records it (and the lease is
+            # renewed) before it is asked for. MAIL FROM is an attribute of the identity,
+            # already recorded, so it need not wait for that write.
+            await self._renew_provisioned(setup, lease)
+            await ses.associate(tenant_name=setup.tenant_name, resource_arn=resource_arn)
+
         await _all(
             ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
-            ses.associate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn),
+            associate(),
         )
+
+    async def _renew_provisioned(self, setup: SesSetup, lease: Lease) -> None:
+        """Renew the lease with what the first round made (ARNs, every step as intent)."""
+        if self._db.driver is None:
+            await lease.renew(
+                tenant_arn=setup.tenant_arn,
+                identity_arn=setup.identity_arn,
+                provisioning_steps=setup.provisioning_steps,
+            )
+        elif not await repository.renew_provisioned_driver(
+            self._db.driver, setup, token=lease.token, seconds=lease.seconds
+        ):
+            raise LeaseLost()
 
     async def undo_create(self, setup: SesSetup, lease: Lease) -> bool:
         """Compensate the recorded steps in reverse; the row goes only once SES is clean.

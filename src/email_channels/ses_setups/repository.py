@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import (
     ColumnElement,
     bindparam,
@@ -47,12 +49,19 @@ LIST_COLUMNS = (
 
 
 def _conflict_from(error: IntegrityError, *, tenant_name: str, domain: str) -> Conflict:
-    message = str(error.orig)
+    conflict = _conflict(str(error.orig), tenant_name=tenant_name, domain=domain)
+    if conflict is None:
+        raise error
+    return conflict
+
+
+def _conflict(message: str, *, tenant_name: str, domain: str) -> Conflict | None:
+    """The 409 of a unique violation whose message names one of the two unique columns."""
     if "tenant_name" in message:
         return Conflict(f"The tenant name {tenant_name!r} is already taken.")
     if "domain_identity" in message:
         return Conflict(f"The domain {domain!r} already has an SES setup.")
-    raise error
+    return None
 
 
 async def insert_setup(session: AsyncSession, setup: SesSetup) -> None:
@@ -91,6 +100,50 @@ async def insert_leased(
         raise _conflict_from(
             error, tenant_name=setup.tenant_name, domain=setup.domain_identity
         ) from error
+
+
+async def insert_leased_driver(
+    driver: DriverPool, setup: SesSetup, *, token: uuid.UUID, seconds: float
+) -> None:
+    """`insert_leased` on the driver's pool: the same row, one prepared statement."""
+    values = {
+        column.name: getattr(setup, column.key)
+        for column in SesSetup.__table__.columns
+        if getattr(setup, column.key) is not None and column.name not in _LEASE_COLUMNS
+    }
+    names = tuple(values)
+    try:
+        await driver.execute(
+            _insert_leased_sql(names),
+            token,
+            seconds,
+            *(json.dumps(values[n]) if n in _JSON_COLUMNS else values[n] for n in names),
+        )
+    except asyncpg.UniqueViolationError as error:
+        conflict = _conflict(
+            f"{error.constraint_name} {error}",
+            tenant_name=setup.tenant_name,
+            domain=setup.domain_identity,
+        )
+        if conflict is None:
+            raise
+        raise conflict from error
+
+
+_LEASE_COLUMNS = ("lease_token", "lease_expires_at", "state_changed_at")
+
+
+@functools.lru_cache(maxsize=8)  # one set of columns in practice: what a create sets
+def _insert_leased_sql(names: tuple[str, ...]) -> str:
+    placeholders = [
+        f"${index}::json" if name in _JSON_COLUMNS else f"${index}"
+        for index, name in enumerate(names, start=3)
+    ]
+    return (
+        f"INSERT INTO ses_setups ({', '.join(_LEASE_COLUMNS)}, {', '.join(names)})"
+        " VALUES ($1, clock_timestamp() + make_interval(secs => $2::float8), clock_timestamp(),"
+        f" {', '.join(placeholders)})"
+    )
 
 
 async def update_setup(session: AsyncSession, setup_id: uuid.UUID, **values: Any) -> int:
@@ -231,6 +284,29 @@ _ACTIVATE_SQL = with_event_sql(
     " WHERE id = $1 AND lease_token = $2 RETURNING 1",
     parameters=5,
 )
+
+
+_RENEW_PROVISIONED_SQL = (
+    "UPDATE ses_setups SET lease_expires_at = clock_timestamp() + make_interval(secs => $3),"
+    " tenant_arn = $4, identity_arn = $5, provisioning_steps = $6::json"
+    " WHERE id = $1 AND lease_token = $2"
+)
+
+
+async def renew_provisioned_driver(
+    driver: DriverPool, setup: SesSetup, *, token: uuid.UUID, seconds: float
+) -> bool:
+    """`renew_lease` after a create's first round (its ARNs and steps), in one statement."""
+    status = await driver.execute(
+        _RENEW_PROVISIONED_SQL,
+        setup.id,
+        token,
+        seconds,
+        setup.tenant_arn,
+        setup.identity_arn,
+        json.dumps(setup.provisioning_steps),
+    )
+    return status == "UPDATE 1"
 
 
 async def activate_created_driver(driver: DriverPool, setup: SesSetup, *, token: uuid.UUID) -> bool:
