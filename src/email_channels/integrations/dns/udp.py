@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import weakref
 from typing import Any
 
@@ -108,6 +109,23 @@ def _current(loop: asyncio.AbstractEventLoop) -> SharedSocket | None:
     return shared
 
 
+def _bound_socket() -> socket.socket:
+    """A UDP socket on an ephemeral port of every IPv4 address, bound here and now.
+
+    As `local_addr=("0.0.0.0", 0)` would, without the name lookup that uvloop sends to its
+    thread pool for it: under S4's load every query waited on that round trip at each
+    replacement, and the pool's threads came with their own stacks and malloc arenas.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("0.0.0.0", 0))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 async def _socket() -> SharedSocket:
     loop = asyncio.get_running_loop()
     shared = _current(loop)
@@ -119,7 +137,7 @@ async def _socket() -> SharedSocket:
     async with opening:
         shared = _current(loop)  # opened by another query while this one waited
         if shared is None:
-            _, shared = await loop.create_datagram_endpoint(SharedSocket, local_addr=("0.0.0.0", 0))
+            _, shared = await loop.create_datagram_endpoint(SharedSocket, sock=_bound_socket())
             _SOCKETS[loop] = shared
         return shared
 
