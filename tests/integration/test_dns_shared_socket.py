@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import dns.message
@@ -39,6 +40,10 @@ class EchoTxt(asyncio.DatagramProtocol):
         )
         loop = asyncio.get_running_loop()
         loop.call_later(self.delay, self.transport.sendto, response.to_wire(), addr)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
 
 
 async def _server(*, answer: bool, delay: float = 0.0) -> tuple[EchoTxt, int]:
@@ -83,3 +88,19 @@ async def test_retries_after_the_socket_was_replaced_still_time_out_cleanly() ->
     finally:
         server.transport.close()
     assert {(o.outcome, o.detail) for o in observations} == {(Outcome.FAILURE, "timed out")}
+
+
+async def test_concurrent_replacements_leave_one_socket_open() -> None:
+    # Every query of a round waits while the socket is being replaced: they must all end up
+    # on one new socket, and each retired socket must close once its queries are done.
+    server, port = await _server(answer=False)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.05, lifetime=0.5)
+    names = [f"r{index}.shared.example" for index in range(4 * ROTATE_AFTER)]
+    before = _open_descriptors()
+    try:
+        observations = await asyncio.gather(*(lookup.query(name, "TXT") for name in names))
+    finally:
+        server.transport.close()
+    assert {(o.outcome, o.detail) for o in observations} == {(Outcome.FAILURE, "timed out")}
+    assert len(server.ports) > 2  # several rotations happened
+    assert _open_descriptors() - before <= 1  # the current socket, at most

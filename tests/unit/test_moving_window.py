@@ -65,3 +65,18 @@ def test_quiet_keys_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(3):
         window.hit("new")
     assert list(window._hits) == ["new"]
+
+
+def test_many_hits_grow_and_shrink_the_queue_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Thousands of hits in a window, then the window moves past most of them, several times.
+    clock = Clock()
+    monkeypatch.setattr(moving_window.time, "time", clock.time)
+    limit = 2_000
+    window = MemoryMovingWindow(limit)
+    accepted: list[float] = []
+    steps = ([0.01] * 2_500 + [45.0] + [0.02] * 300 + [30.0] + [1.0] * 70) * 3
+    for step in steps:
+        clock.now += step
+        allowed, remaining, reset_at = window.hit("key")
+        answer = (allowed, remaining, math.ceil(reset_at - clock.now))
+        assert answer == _model(accepted, clock.now, limit)

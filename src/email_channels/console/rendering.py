@@ -7,9 +7,8 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -24,6 +23,9 @@ from email_channels.console.session import (
     sign_in_token,
 )
 from email_channels.errors import AppError
+
+if TYPE_CHECKING:
+    import jinja2
 
 STATIC_PATH = f"{CONSOLE_PATH}/static"
 
@@ -80,7 +82,13 @@ def breakable(value: str) -> Markup:
 
 @cache
 def environment() -> jinja2.Environment:
-    """The template environment; every value is HTML-escaped unless a template says otherwise."""
+    """The template environment; every value is HTML-escaped unless a template says otherwise.
+
+    jinja2 is imported on the first page, not with the app: an API process that serves no
+    console page does not carry it (1.5 MB of Python objects).
+    """
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("email_channels.console", "templates"),
         autoescape=True,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import weakref
 from typing import Any
 
@@ -84,21 +85,62 @@ class SharedSocket(asyncio.DatagramProtocol):
 _SOCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedSocket] = (
     weakref.WeakKeyDictionary()
 )
+# One replacement at a time per loop. Without it, every query that arrived while a new socket
+# was being opened opened its own, and all but the last one stored were never retired, so
+# never closed: S4's 200 slow reads left about 1,200 sockets (file descriptors) open for good.
+_OPENING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _current(loop: asyncio.AbstractEventLoop) -> SharedSocket | None:
+    """The loop's socket if it may take another query; a used-up one is retired here."""
+    shared = _SOCKETS.get(loop)
+    if shared is None:
+        return None
+    if shared.sent >= ROTATE_AFTER:
+        # A fresh source port now and then: a spoofed answer must guess it as well as the id.
+        shared.retired = True
+        del _SOCKETS[loop]
+        if not shared.pending and shared.transport is not None:
+            shared.transport.close()
+        return None
+    if shared.transport is None or shared.transport.is_closing():
+        return None
+    return shared
+
+
+def _bound_socket() -> socket.socket:
+    """A UDP socket on an ephemeral port of every IPv4 address, bound here and now.
+
+    As `local_addr=("0.0.0.0", 0)` would, without the name lookup that uvloop sends to its
+    thread pool for it: under S4's load every query waited on that round trip at each
+    replacement, and the pool's threads came with their own stacks and malloc arenas.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("0.0.0.0", 0))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 async def _socket() -> SharedSocket:
     loop = asyncio.get_running_loop()
-    shared = _SOCKETS.get(loop)
-    if shared is not None and shared.sent >= ROTATE_AFTER:
-        # A fresh source port now and then: a spoofed answer must guess it as well as the id.
-        shared.retired = True
-        if not shared.pending and shared.transport is not None:
-            shared.transport.close()
-        shared = None
-    if shared is None or shared.transport is None or shared.transport.is_closing():
-        _, shared = await loop.create_datagram_endpoint(SharedSocket, local_addr=("0.0.0.0", 0))
-        _SOCKETS[loop] = shared
-    return shared
+    shared = _current(loop)
+    if shared is not None:
+        return shared
+    opening = _OPENING.get(loop)
+    if opening is None:
+        opening = _OPENING[loop] = asyncio.Lock()
+    async with opening:
+        shared = _current(loop)  # opened by another query while this one waited
+        if shared is None:
+            _, shared = await loop.create_datagram_endpoint(SharedSocket, sock=_bound_socket())
+            _SOCKETS[loop] = shared
+        return shared
 
 
 def _is_ipv4(address: str) -> bool:

@@ -157,6 +157,26 @@ def _tag_map(raw: Any) -> dict[str, str]:
     return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
 
 
+# The key of botocore's own data file `endpoints.json` in its loader's per-instance cache.
+_ENDPOINT_TABLE = ("load_data_with_path", "endpoints")
+
+
+def _forget_endpoint_table(client: Any) -> None:
+    """Let go of botocore's endpoint table (every AWS service in every region) once the client
+    is built.
+
+    botocore reads that 1.2 MB JSON file to build a client (its endpoint and signing region)
+    and its loader, which the client keeps for paginators and waiters, caches it for good:
+    6.7 MB of Python objects in a process, a third of what the lifespan allocates, that
+    nothing reads again (requests resolve their endpoint from the service's own rule set).
+    Dropped, it is read again only if the same loader builds another client. Without the
+    attributes (another botocore), nothing is dropped.
+    """
+    cache = getattr(getattr(client, "_loader", None), "_cache", None)
+    if isinstance(cache, dict):
+        cache.pop(_ENDPOINT_TABLE, None)
+
+
 class AioBotocoreSes:
     """The `SesGateway` of one region on aiobotocore, opened by `AioBotocoreRegions`."""
 
@@ -193,6 +213,7 @@ class AioBotocoreSes:
         self._client = await self._stack.enter_async_context(
             session.create_client("sesv2", **kwargs)
         )
+        _forget_endpoint_table(self._client)
 
     async def close(self) -> None:
         await self._stack.aclose()
