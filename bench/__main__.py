@@ -195,6 +195,21 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
                     _measure(
                         report, server, page, server.url + path, api_key=seeded.api_key, args=args
                     )
+            if "deep" in paths:
+                # S1b compares two latencies: measured in one run, under the same load at the
+                # same moments, not ten seconds and another server's run apart.
+                print(
+                    "bench: loading service, first and deep page side by side ...", file=sys.stderr
+                )
+                report.side_by_side = run_load(
+                    url=[service.url + paths["first"], service.url + paths["deep"]],
+                    api_key=seeded.api_key,
+                    client=args.client,
+                    concurrency=args.concurrency,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    server_pid=service.pid,
+                )
             suite: dict[str, Any] = {"setups": setups, "seeded": seeded, "args": args}
             first_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
             s6 = scale(service, seeded=seeded, args=args)

@@ -37,7 +37,8 @@ class LoadClient(Protocol):
 
 
 class RawConnection:
-    """One keep-alive HTTP/1.1 connection that sends one prepared GET; reconnects on error."""
+    """One keep-alive HTTP/1.1 connection that sends one prepared GET (or a JSON POST to the
+    same URL); reconnects on error."""
 
     def __init__(self, url: str, *, authorization: str) -> None:
         parts = urlsplit(url)
@@ -45,23 +46,38 @@ class RawConnection:
             raise ValueError(f"only http:// URLs: {url}")
         self._host = parts.hostname
         self._port = parts.port or 80
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self._target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self._netloc = parts.netloc
+        self._authorization = authorization
         self._request = (
-            f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"GET {self._target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
             f"Authorization: {authorization}\r\nAccept: */*\r\n\r\n"
         ).encode("latin-1")
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def get(self) -> int:
+        status, _ = await self._exchange(self._request)
+        return status
+
+    async def post_json(self, body: bytes) -> tuple[int, bytes]:
+        """POST `body` (JSON) to the URL; the status and the answer's body."""
+        head = (
+            f"POST {self._target} HTTP/1.1\r\nHost: {self._netloc}\r\n"
+            f"Authorization: {self._authorization}\r\nAccept: */*\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1")
+        return await self._exchange(head + body)
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
         try:
             if self._writer is None:
                 self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
             assert self._reader is not None
-            self._writer.write(self._request)
+            self._writer.write(request)
             head = await self._reader.readuntil(b"\r\n\r\n")
             status, length, close = _parse_head(head)
-            await self._reader.readexactly(length)
+            body = await self._reader.readexactly(length)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
             await self.aclose()
             raise RequestFailed(f"{type(error).__name__}: {error}") from error
@@ -70,7 +86,7 @@ class RawConnection:
             raise
         if close:
             await self.aclose()
-        return status
+        return status, body
 
     async def aclose(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None

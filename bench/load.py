@@ -1,7 +1,9 @@
-"""The load generator, run as its own process: `python -m bench.load URL [options]`.
+"""The load generator, run as its own process: `python -m bench.load URL [URL ...] [options]`.
 
 A fixed number of workers, each on its own keep-alive connection, send the same GET back to
-back: a closed loop, so the server's speed sets the rate (bench/clients.py says why the
+back: a closed loop, so the server's speed sets the rate. With several URLs the workers take
+them in turn (worker i asks URL i mod n), and the result also has each URL's p50: pages
+measured side by side, under the same load at the same moments (bench/clients.py says why the
 default client is a lean HTTP/1.1 one and not a shared httpx.AsyncClient). Requests
 started during the warm-up are not counted; requests started in the measured window are,
 including the few that finish just after it. It prints one JSON object (`LoadResult`) on
@@ -47,6 +49,7 @@ class LoadResult:
     client_cpu: float | None  # share of one core used by this process in the window
     server_cpu: float | None  # share of one core used by the server process in the window
     error_samples: list[str] = field(default_factory=list)
+    p50_ms_by_url: list[float | None] = field(default_factory=list)  # in the order given
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
@@ -76,7 +79,7 @@ def _share(before: float | None, after: float | None, seconds: float) -> float |
 
 async def generate_load(
     *,
-    url: str,
+    urls: list[str],
     api_key: str,
     client_kind: str,
     concurrency: int,
@@ -86,7 +89,7 @@ async def generate_load(
     server_pid: int | None,
 ) -> LoadResult:
     """Run the closed loop; bounded by `warmup + duration` and by `max_requests`."""
-    latencies: list[float] = []
+    by_url: list[list[float]] = [[] for _ in urls]
     errors: list[str] = []
     issued = 0
     authorization = f"Bearer {api_key}"
@@ -101,7 +104,7 @@ async def generate_load(
         window_start = started + warmup
         window_end = window_start + duration
 
-        async def worker() -> None:
+        async def worker(url: str, latencies: list[float]) -> None:
             nonlocal issued
             client: LoadClient = (
                 SharedHttpx(shared, url)
@@ -132,13 +135,15 @@ async def generate_load(
 
         sampler = asyncio.create_task(sample_cpu())
         await asyncio.wait_for(
-            asyncio.gather(*(worker() for _ in range(concurrency))),
+            asyncio.gather(
+                *(worker(urls[i % len(urls)], by_url[i % len(urls)]) for i in range(concurrency))
+            ),
             timeout=warmup + duration + REQUEST_TIMEOUT + 5.0,
         )
         client_before, client_after, server_before, server_after = await sampler
 
     seconds = duration
-    latencies.sort()
+    latencies = sorted(latency for some in by_url for latency in some)
     return LoadResult(
         requests=len(latencies),
         errors=len(errors),
@@ -150,6 +155,7 @@ async def generate_load(
         client_cpu=_share(client_before, client_after, seconds),
         server_cpu=_share(server_before, server_after, seconds),
         error_samples=sorted(set(errors))[:5],
+        p50_ms_by_url=[_ms(percentile(sorted(some), 0.50)) for some in by_url],
     )
 
 
@@ -185,7 +191,7 @@ def _run(coroutine: Coroutine[Any, Any, LoadResult]) -> LoadResult:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
-    parser.add_argument("url")
+    parser.add_argument("urls", nargs="+", metavar="URL")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=2.0)
@@ -199,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = _run(
         generate_load(
-            url=args.url,
+            urls=args.urls,
             api_key=api_key,
             client_kind=args.client,
             concurrency=args.concurrency,

@@ -143,7 +143,7 @@ def serving(
 
 def run_load(
     *,
-    url: str,
+    url: str | list[str],
     api_key: str,
     client: str,
     concurrency: int,
@@ -151,12 +151,12 @@ def run_load(
     duration: float,
     server_pid: int,
 ) -> LoadResult:
-    """Run `python -m bench.load` against `url` and read its result."""
+    """Run `python -m bench.load` against `url` (or several, side by side); its result."""
     command = [
         sys.executable,
         "-m",
         "bench.load",
-        url,
+        *([url] if isinstance(url, str) else url),
         f"--client={client}",
         f"--concurrency={concurrency}",
         f"--warmup={warmup}",

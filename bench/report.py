@@ -45,6 +45,13 @@ class Report:
     duration: float
     deep_page_number: int | None
     measurements: list[Measurement] = field(default_factory=list)
+    # S1b: the service's first and deep pages loaded side by side, half the connections each
+    side_by_side: LoadResult | None = None
+
+    def side_by_side_p50s(self) -> tuple[float | None, float | None]:
+        """(first page p50, deep page p50) of the side-by-side run, in ms."""
+        p50s = self.side_by_side.p50_ms_by_url if self.side_by_side is not None else []
+        return (p50s[0], p50s[1]) if len(p50s) == 2 else (None, None)
 
     def find(self, server: str, page: str) -> Measurement | None:
         for measurement in self.measurements:
@@ -95,6 +102,9 @@ class Report:
                 for measurement in self.measurements
             ],
             "service_over_baseline": self.ratios(),
+            "service_first_and_deep_side_by_side": (
+                asdict(self.side_by_side) if self.side_by_side is not None else None
+            ),
         }
 
 
@@ -162,6 +172,12 @@ def render_table(report: Report) -> str:
         lines.append(
             f"service / baseline, {page} page: {_number(ratio['throughput'], 2)} x the "
             f"requests/s, {_number(ratio['cpu_per_request'], 2)} x the CPU per request"
+        )
+    first_p50, deep_p50 = report.side_by_side_p50s()
+    if first_p50 is not None and deep_p50 is not None:
+        lines.append(
+            f"service, first and deep page side by side ({report.concurrency // 2} connections "
+            f"each, S1b): p50 {first_p50:.2f} ms and {deep_p50:.2f} ms"
         )
     samples = [
         f"  {m.server} {m.page}: {sample}"

@@ -220,6 +220,7 @@ class ScaleResult:
     errors: int
     error_samples: list[str]
     seconds: float
+    client_cpu: float | None = None  # share of a core the creates' client used
 
 
 async def _creates_at_scale(
@@ -230,15 +231,12 @@ async def _creates_at_scale(
     next_index = iter(range(creates))
     stamp = time.time_ns()
     started_all = time.perf_counter()
-    limits = httpx.Limits(max_connections=concurrency + 2)
-    async with httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {api_key}"},
-        timeout=REQUEST_TIMEOUT,
-        limits=limits,
-        trust_env=False,
-    ) as client:
 
-        async def worker() -> None:
+    async def worker() -> None:
+        # Its own raw keep-alive connection, as S1's generator: a client that costs the
+        # machine little (bench/clients.py), so that S6 measures the service and the emulator.
+        connection = RawConnection(base, authorization=f"Bearer {api_key}")
+        try:
             for index in next_index:
                 body = {
                     "tenant_name": f"s6-{stamp}-{index}",
@@ -246,16 +244,24 @@ async def _creates_at_scale(
                 }
                 started = time.perf_counter()
                 try:
-                    response = await client.post(base, json=body)
-                    if response.status_code == 201:
-                        latencies[index] = time.perf_counter() - started
-                    elif len(samples) < 5:
-                        samples.append(f"HTTP {response.status_code}: {response.text[:120]}")
-                except httpx.HTTPError as error:
+                    async with asyncio.timeout(REQUEST_TIMEOUT):
+                        status, answer = await connection.post_json(json.dumps(body).encode())
+                except (TimeoutError, RequestFailed) as error:
+                    await connection.aclose()  # a late answer must not be read as the next one
                     if len(samples) < 5:
                         samples.append(repr(error))
+                    continue
+                if status == 201:
+                    latencies[index] = time.perf_counter() - started
+                elif len(samples) < 5:
+                    samples.append(f"HTTP {status}: {answer[:120].decode(errors='replace')}")
+        finally:
+            await connection.aclose()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    cpu = time.process_time()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    client_cpu = time.process_time() - cpu
+    seconds = time.perf_counter() - started_all
     window = min(500, creates // 4 or 1)
     first = sorted(x for x in latencies[:window] if x is not None)
     last = sorted(x for x in latencies[-window:] if x is not None)
@@ -265,15 +271,19 @@ async def _creates_at_scale(
         last_p50_ms=p50_last * 1000 if p50_last is not None else None,
         errors=sum(1 for x in latencies if x is None),
         error_samples=samples,
-        seconds=time.perf_counter() - started_all,
+        seconds=seconds,
+        client_cpu=client_cpu / seconds if seconds > 0 else None,
     )
 
 
 def creates_at_scale(base: str, *, api_key: str, creates: int, concurrency: int) -> ScaleResult:
     """S6: `creates` creates, `concurrency` at a time, against the seeded sandbox."""
-    return asyncio.run(
-        _creates_at_scale(base, api_key=api_key, creates=creates, concurrency=concurrency)
-    )
+    scale = _creates_at_scale(base, api_key=api_key, creates=creates, concurrency=concurrency)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(scale)
+    return uvloop.run(scale)
 
 
 def resident_mb(pid: int) -> float | None:

@@ -153,13 +153,18 @@ class Question:
 
     Rendering a query with dnspython (`make_query`, `to_wire`) costs more CPU than sending
     it; a setup's names are asked again at every check, so the rendering is kept (resolver.py
-    keeps a bounded cache of these).
+    keeps a bounded cache of these). Only the bytes and what an answer is checked against are
+    kept, not the message: a kept `Message` is about five times the size (bench/README.md, S5).
     """
 
-    __slots__ = ("message", "wire")
+    __slots__ = ("name", "opcode", "rdclass", "rdtype", "wire")
 
     def __init__(self, message: dns.message.Message) -> None:
-        self.message = message
+        question = message.question[0]
+        self.name = question.name
+        self.rdtype = question.rdtype
+        self.rdclass = question.rdclass
+        self.opcode = dns.opcode.from_flags(message.flags)
         self.wire = message.to_wire()
 
     def with_id(self, query_id: int) -> bytes:
@@ -169,9 +174,14 @@ class Question:
         """`Message.is_response` for the query sent with `query_id`."""
         if response.id != query_id or not response.flags & dns.flags.QR:
             return False
-        if dns.opcode.from_flags(response.flags) != dns.opcode.from_flags(self.message.flags):
+        if dns.opcode.from_flags(response.flags) != self.opcode or len(response.question) != 1:
             return False
-        return list(response.question) == list(self.message.question)
+        echoed = response.question[0]
+        return (echoed.name, echoed.rdtype, echoed.rdclass) == (
+            self.name,
+            self.rdtype,
+            self.rdclass,
+        )
 
 
 async def query(
