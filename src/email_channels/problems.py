@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -158,6 +159,11 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(_: Request, exc: Exception) -> Response:
+    return database_unavailable(exc)
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """The 503 of a request the database could not serve (`DATABASE_UNAVAILABLE`)."""
     logger.error("database unavailable: %r", exc)
     return problem_response(
         status=503,
@@ -174,12 +180,25 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
     )
 
 
+# The database is unreachable or refusing: through SQLAlchemy, or on the driver's own pool
+# (db/driver.py), where asyncpg's errors and a refused or reset connection arrive as they are.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error, FastAPI's own included, as problem+json."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(InterfaceError, _database_error)
-    app.add_exception_handler(PoolTimeout, _database_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -91,6 +92,10 @@ async def test_readyz_is_503_while_postgresql_is_unreachable_and_200_once_it_is_
             await proxy.stop()  # the server is gone: refused connections, cut sessions
             assert_not_ready(await client.get("/readyz"))
             assert_not_ready(await client.get("/readyz"))
+            # The API says so too, on the driver's hot paths as on SQLAlchemy's: a 503, never
+            # a 500 (the list's key may still be in the grant cache; the detail reads a row).
+            for path in ("/v1/ws1/channels/ses-setup", f"/v1/ws1/channels/ses-setup/{uuid4()}"):
+                assert_not_ready(await client.get(path, headers=headers))
 
             await proxy.start()  # back, on the same address
             ready = await poll_status(client, "/readyz", 200)

@@ -31,6 +31,7 @@ from email_channels.errors import AppError
 from email_channels.http import json_response
 from email_channels.observability.middleware import identify_caller
 from email_channels.pagination import decode_token
+from email_channels.problems import DATABASE_UNAVAILABLE, database_unavailable
 from email_channels.ses_setups.service import LIST_KIND, SesSetupService
 
 LIST_TEMPLATE = "/v1/{workspace_id}/channels/ses-setup"
@@ -96,6 +97,13 @@ class FastList:
 
     async def _answer(self, scope: Scope) -> Response | None:
         """The answer; None when FastAPI must handle the request."""
+        try:
+            return await self._list(scope)
+        except DATABASE_UNAVAILABLE as error:
+            # This middleware sits outside FastAPI's exception handlers: the same 503 here.
+            return database_unavailable(error)
+
+    async def _list(self, scope: Scope) -> Response | None:
         match = _PATH.fullmatch(scope["path"])
         if match is None or not is_workspace_id(workspace_id := match.group(1)):
             return None
