@@ -68,6 +68,34 @@ def _migrate() -> None:
     _with_database(lambda database: migrate(database.engine), migrated=False)
 
 
+def _migrate_before_serving() -> None:
+    """`_migrate` in a process of its own; exit as it did when it failed.
+
+    Alembic, its environment and the migration scripts stay in the memory of the process that
+    ran them (about 11 MB, bench/README.md, S5): the serving process need not carry them.
+    """
+    import subprocess
+    import sys
+
+    child = "from email_channels.cli import _migration_process; _migration_process()"
+    status = subprocess.run([sys.executable, "-c", child], check=False).returncode
+    if status != 0:
+        raise typer.Exit(status)
+
+
+def _migration_process() -> None:
+    """The body of `_migrate_before_serving`'s process: serve's logging, then `_migrate`."""
+    import sys
+
+    from email_channels.observability.logs import configure_logging
+
+    configure_logging(Settings().log_format)
+    try:
+        _migrate()
+    except typer.Exit as failed:
+        sys.exit(failed.exit_code)
+
+
 @app.command()
 def migrate() -> None:
     """Apply the database migrations."""
@@ -106,7 +134,7 @@ def serve(
         raise typer.Exit(2)
     configure_logging(settings.log_format)
     with metrics_directory(workers=workers):
-        _migrate()
+        _migrate_before_serving()
         uvicorn.run(
             "email_channels.app:create_app_from_environment",
             factory=True,
