@@ -33,7 +33,7 @@ from email_channels.observability.middleware import ObservabilityMiddleware
 from email_channels.observability.readiness import DatabaseProbe
 from email_channels.problems import install_error_handlers
 from email_channels.ses_setups.endpoints import router as ses_setups_router
-from email_channels.ses_setups.fast_list import FastList
+from email_channels.ses_setups.fast_reads import FastReads
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.use_cases.endpoints import router as use_cases_router
@@ -219,8 +219,8 @@ def create_app(
     )
     ensure_structlog()
     install_error_handlers(app)
-    # The list's plain request skips FastAPI's per-request machinery (ses_setups/fast_list.py).
-    app.add_middleware(FastList)
+    # The plain list and detail reads skip FastAPI's per-request machinery (fast_reads.py).
+    app.add_middleware(FastReads)
     # A body too large is refused before anything but the request log looks at it.
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware)  # added last: outermost

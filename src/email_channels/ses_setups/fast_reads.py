@@ -1,14 +1,18 @@
-"""The list's plain request, answered without FastAPI's per-request machinery (S1).
+"""The plain reads of SES setups, answered without FastAPI's per-request machinery (S1, S4).
 
 `GET /v1/{ws}/channels/ses-setup` is the hottest route. Through FastAPI, a fifth of its CPU
 went to solving the dependency graph and validating parameters whose values are two small
-query fields and a header (bench/README.md). This ASGI middleware recognises the plain,
-well-formed request (a valid workspace id, `limit` digits in range, a token of token
-characters, one bearer key that authenticates and holds `Channel.view` there) and answers it
-with the same functions the endpoint calls: `authenticate`, `authorise`, the rate limiter,
-`SesSetupService.list_page` and `json_response`, so the bytes are the same. Anything else
-(every error included) goes on to FastAPI untouched, which answers it as always; nothing is
-counted twice, because the rate limit is the last check and a refused hit is not recorded.
+query fields and a header (bench/README.md). The detail, `GET .../ses-setup/{id}`, waits on
+DNS: through FastAPI each read in flight held its routing, dependency and exception-handling
+frames for the whole wait. This ASGI middleware recognises the plain, well-formed request (a
+valid workspace id; for the list, `limit` digits in range and a token of token characters;
+for the detail, a canonical setup id and no query; one bearer key that authenticates and
+holds `Channel.view` there) and answers it with the same functions the endpoints call:
+`authenticate`, `authorise`, the rate limiter, `SesSetupService.list_page` or `get_checked`,
+and `json_response`, so the bytes are the same. Anything else goes on to FastAPI untouched,
+which answers it as always; nothing is counted twice, because the rate limit is the last
+check before the answer is ours and a refused hit is not recorded. From there on, an error
+(a setup that is not there) is answered here as the app's error handlers answer it.
 
 It sits inside the observability and body-limit middlewares: the request id, the access line
 and the metrics (under the route's template) are the same as through the route.
@@ -17,6 +21,7 @@ and the metrics (under the route's template) are the same as through the route.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -26,16 +31,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from email_channels.auth.permissions import Permission
 from email_channels.auth.rate_limit import enforce_rate_limit
 from email_channels.auth.scope import is_workspace_id
-from email_channels.auth.service import authenticate, authorise
+from email_channels.auth.service import Principal, authenticate, authorise
 from email_channels.errors import AppError
 from email_channels.http import json_response
 from email_channels.observability.middleware import identify_caller
 from email_channels.pagination import decode_token
-from email_channels.problems import DATABASE_UNAVAILABLE, database_unavailable
+from email_channels.problems import DATABASE_UNAVAILABLE, database_unavailable, render_app_error
 from email_channels.ses_setups.service import LIST_KIND, SesSetupService
 
 LIST_TEMPLATE = "/v1/{workspace_id}/channels/ses-setup"
+DETAIL_TEMPLATE = "/v1/{workspace_id}/channels/ses-setup/{setup_id}"
 _PATH = re.compile(r"/v1/([^/]+)/channels/ses-setup")
+_DETAIL_PATH = re.compile(
+    r"/v1/([^/]+)/channels/ses-setup/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
 _LIMIT = re.compile(rb"[1-9][0-9]{0,2}")
 _TOKEN = re.compile(rb"[A-Za-z0-9_-]{1,512}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -74,14 +83,14 @@ def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ListRoute:
+class Route:
     """What the observability middleware reads of a matched route: its template."""
 
-    path_format: str = LIST_TEMPLATE
+    path_format: str
 
 
-class FastList:
-    """Answers the plain list request itself; passes every other request on."""
+class FastReads:
+    """Answers the plain list and detail requests itself; passes every other request on."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -98,33 +107,27 @@ class FastList:
     async def _answer(self, scope: Scope) -> Response | None:
         """The answer; None when FastAPI must handle the request."""
         try:
-            return await self._list(scope)
+            if (match := _PATH.fullmatch(scope["path"])) is not None:
+                return await self._list(scope, workspace_id=match.group(1))
+            if (match := _DETAIL_PATH.fullmatch(scope["path"])) is not None:
+                return await self._detail(scope, match.group(1), uuid.UUID(match.group(2)))
         except DATABASE_UNAVAILABLE as error:
             # This middleware sits outside FastAPI's exception handlers: the same 503 here.
             return database_unavailable(error)
+        return None
 
-    async def _list(self, scope: Scope) -> Response | None:
-        match = _PATH.fullmatch(scope["path"])
-        if match is None or not is_workspace_id(workspace_id := match.group(1)):
-            return None
-        query = _query(scope.get("query_string", b""))
+    async def _caller(self, scope: Scope, workspace_id: str, route: Route) -> Principal | None:
+        """The request's principal once it is ours (route named, rate limit counted); None:
+        FastAPI must answer it."""
         secret = _bearer(scope.get("headers", []))
-        if query is None or secret is None:
+        if secret is None or not is_workspace_id(workspace_id):
             return None
-        app_state = scope["app"].state
-        service = app_state.ses_setups
-        assert isinstance(service, SesSetupService)
-        limit, token = query
         try:
-            grant = await authenticate(app_state.database, secret=secret)
-            principal = authorise(
-                grant, workspace_id=workspace_id, permission=Permission.CHANNEL_VIEW
-            )
-            after = decode_token(token, kind=LIST_KIND, workspace_id=workspace_id)
+            grant = await authenticate(scope["app"].state.database, secret=secret)
+            principal = authorise(grant, workspace_id=workspace_id, permission=VIEW)
         except AppError:
             return None
-        # From here on the request is ours: name the route, the caller, the workspace.
-        scope["route"] = _ROUTE
+        scope["route"] = route
         scope["path_params"] = {"workspace_id": workspace_id}
         request = Request(scope)
         identify_caller(request, principal.key_id)
@@ -132,7 +135,22 @@ class FastList:
             await enforce_rate_limit(request, principal.key_id)
         except AppError:
             return None  # a refused hit is not recorded: the route refuses it the same way
-        if app_state.database.driver is None:
+        return principal
+
+    async def _list(self, scope: Scope, *, workspace_id: str) -> Response | None:
+        query = _query(scope.get("query_string", b""))
+        if query is None or not is_workspace_id(workspace_id):
+            return None
+        limit, token = query
+        try:
+            after = decode_token(token, kind=LIST_KIND, workspace_id=workspace_id)
+        except AppError:
+            return None
+        principal = await self._caller(scope, workspace_id, _LIST_ROUTE)
+        if principal is None:
+            return None
+        service = _service(scope)
+        if scope["app"].state.database.driver is None:
             page = await service.list_page(
                 workspace_id=principal.workspace_id, limit=limit, continuation_token=token
             )
@@ -142,5 +160,29 @@ class FastList:
             )
         return json_response(page)
 
+    async def _detail(
+        self, scope: Scope, workspace_id: str, setup_id: uuid.UUID
+    ) -> Response | None:
+        if scope.get("query_string"):
+            return None
+        principal = await self._caller(scope, workspace_id, _DETAIL_ROUTE)
+        if principal is None:
+            return None
+        scope["path_params"]["setup_id"] = str(setup_id)
+        try:
+            detail = await _service(scope).get_checked(
+                workspace_id=principal.workspace_id, setup_id=setup_id
+            )
+        except AppError as error:  # the request is ours now: answered as the handlers do
+            return render_app_error(error)
+        return json_response(detail)
 
-_ROUTE = ListRoute()
+
+def _service(scope: Scope) -> SesSetupService:
+    service = scope["app"].state.ses_setups
+    assert isinstance(service, SesSetupService)
+    return service
+
+
+_LIST_ROUTE = Route(LIST_TEMPLATE)
+_DETAIL_ROUTE = Route(DETAIL_TEMPLATE)
