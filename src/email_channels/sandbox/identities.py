@@ -92,7 +92,7 @@ def delete_email_identity(state: SesState, request: JsonObject, account: Account
     """DeleteEmailIdentity; associations that point at it go with it."""
     identity = _find_identity(state, request["EmailIdentity"])
     del state.identities[identity.name]
-    for key in [key for key in state.associations if key[1] == identity.arn]:
+    for key in state.associations.of_resource(identity.arn):
         del state.associations[key]
     return {}
 

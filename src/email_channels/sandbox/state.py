@@ -6,7 +6,7 @@ The store (sandbox/store.py) keeps them in SQLite and writes only the journal's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 STATE_VERSION = 1
 
@@ -75,13 +75,17 @@ class Journal:
         for (kind, key), previous in reversed(self.previous.items()):
             records = getattr(state, kind)
             if previous is MISSING:
-                dict.pop(records, key, None)
+                records.untracked_pop(key)
             else:
-                dict.__setitem__(records, key, previous)
+                records.untracked_set(key, previous)
         self.take()
 
 
-class TrackedDict(dict[Any, Any]):
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TrackedDict(dict[K, V]):
     """A dict that notes in its journal each key set or deleted (handlers use only those)."""
 
     def __init__(self, kind: Kind, journal: Journal) -> None:
@@ -99,10 +103,69 @@ class TrackedDict(dict[Any, Any]):
         super().__delitem__(key)
         self._journal.record(self._kind, key, deleted=True, previous=previous)
 
+    def untracked_set(self, key: Any, value: Any) -> None:
+        """Set without noting it (a record loaded from storage, or one an undo puts back)."""
+        super().__setitem__(key, value)
+
+    def untracked_pop(self, key: Any) -> None:
+        """Remove without noting it (what an undo takes back); no error when it is absent."""
+        if dict.__contains__(self, key):
+            super().__delitem__(key)
+
     def _untracked(self, *_: Any, **__: Any) -> Any:
         raise TypeError("change the sandbox state by key: d[key] = value, del d[key]")
 
     pop = popitem = clear = update = setdefault = _untracked
+
+
+class Associations(TrackedDict[tuple[str, str], Association]):
+    """Associations by (tenant name, resource ARN), indexed by each of the two as well.
+
+    Deleting a tenant or an identity removes its associations, and a tenant lists its
+    resources: through the indexes these cost what the tenant or resource has, not what the
+    whole account holds (DESIGN.md section 6: the sandbox scales like a database).
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__("associations", journal)
+        self._by_tenant: dict[str, dict[tuple[str, str], None]] = {}
+        self._by_resource: dict[str, dict[tuple[str, str], None]] = {}
+
+    def of_tenant(self, tenant_name: str) -> list[tuple[str, str]]:
+        """The keys of a tenant's associations, oldest first."""
+        return list(self._by_tenant.get(tenant_name, ()))
+
+    def of_resource(self, resource_arn: str) -> list[tuple[str, str]]:
+        """The keys of a resource's associations, oldest first."""
+        return list(self._by_resource.get(resource_arn, ()))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._index(key)
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self._unindex(key)
+
+    def untracked_set(self, key: Any, value: Any) -> None:
+        super().untracked_set(key, value)
+        self._index(key)
+
+    def untracked_pop(self, key: Any) -> None:
+        super().untracked_pop(key)
+        self._unindex(key)
+
+    def _index(self, key: tuple[str, str]) -> None:
+        self._by_tenant.setdefault(key[0], {})[key] = None
+        self._by_resource.setdefault(key[1], {})[key] = None
+
+    def _unindex(self, key: tuple[str, str]) -> None:
+        for index, part in ((self._by_tenant, key[0]), (self._by_resource, key[1])):
+            keys = index.get(part)
+            if keys is not None:
+                keys.pop(key, None)
+                if not keys:
+                    del index[part]
 
 
 class SesState:
@@ -112,19 +175,17 @@ class SesState:
 
     def __init__(self) -> None:
         self.journal = Journal()
-        self.tenants: dict[str, Tenant] = TrackedDict("tenants", self.journal)
-        self.identities: dict[str, EmailIdentity] = TrackedDict("identities", self.journal)
+        self.tenants: TrackedDict[str, Tenant] = TrackedDict("tenants", self.journal)
+        self.identities: TrackedDict[str, EmailIdentity] = TrackedDict("identities", self.journal)
         # Keyed by (tenant name, resource ARN); dicts keep insertion order, which lists rely on.
-        self.associations: dict[tuple[str, str], Association] = TrackedDict(
-            "associations", self.journal
-        )
+        self.associations = Associations(self.journal)
 
     def put(self, kind: Kind, record: Any) -> None:
         """Add a record as loaded from storage (not a change)."""
         if kind == "associations":
-            dict.__setitem__(self.associations, (record.tenant_name, record.resource_arn), record)
+            self.associations.untracked_set((record.tenant_name, record.resource_arn), record)
         else:
-            dict.__setitem__(getattr(self, kind), record.name, record)
+            getattr(self, kind).untracked_set(record.name, record)
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> SesState:

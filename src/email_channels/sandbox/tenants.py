@@ -57,7 +57,7 @@ def delete_tenant(state: SesState, request: JsonObject, account: Account) -> Jso
     """DeleteTenant; its resource associations go with it."""
     tenant = _find_tenant(state, request["TenantName"])
     del state.tenants[tenant.name]
-    for key in [key for key in state.associations if key[0] == tenant.name]:
+    for key in state.associations.of_tenant(tenant.name):
         del state.associations[key]
     return {}
 
@@ -68,7 +68,9 @@ def create_tenant_resource_association(
     """CreateTenantResourceAssociation; the emulator knows email identities as resources."""
     tenant = _find_tenant(state, request["TenantName"])
     resource_arn: str = request["ResourceArn"]
-    if not any(identity.arn == resource_arn for identity in state.identities.values()):
+    # An identity's ARN ends in its name: one look-up, not a walk over every identity.
+    identity = state.identities.get(resource_arn.rpartition(":identity/")[2])
+    if identity is None or identity.arn != resource_arn:
         raise not_found(f"Resource {resource_arn} does not exist.")
     key = (tenant.name, resource_arn)
     if key in state.associations:
@@ -96,9 +98,9 @@ def list_tenant_resources(state: SesState, request: JsonObject, account: Account
     if wanted_type is not None and wanted_type not in _RESOURCE_TYPES:
         raise bad_request(f"RESOURCE_TYPE must be one of {', '.join(_RESOURCE_TYPES)}.")
     arns = [
-        association.resource_arn
-        for association in state.associations.values()
-        if association.tenant_name == tenant.name and wanted_type in (None, "EMAIL_IDENTITY")
+        resource_arn
+        for _, resource_arn in state.associations.of_tenant(tenant.name)
+        if wanted_type in (None, "EMAIL_IDENTITY")
     ]
     start = _decode_offset(request.get("NextToken"))
     size = page_size(request)
