@@ -73,7 +73,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--s2-requests", type=_positive(int), default=30, help="S2 GETs (30)")
     parser.add_argument("--s3-creates", type=_positive(int), default=15, help="S3 creates (15)")
     parser.add_argument(
-        "--s4-duration", type=_positive(float), default=4.0, help="S4 seconds per list run (4)"
+        "--s4-duration", type=_positive(float), default=10.0, help="S4 seconds per list run (10)"
     )
     parser.add_argument(
         "--s4-concurrency", type=_positive(int), default=8, help="S4 lists in flight (8)"

@@ -221,6 +221,7 @@ class ScaleResult:
     error_samples: list[str]
     seconds: float
     client_cpu: float | None = None  # share of a core the creates' client used
+    window_p50s_ms: list[float] = field(default_factory=list)  # each `window` creates in turn
 
 
 async def _creates_at_scale(
@@ -266,6 +267,10 @@ async def _creates_at_scale(
     first = sorted(x for x in latencies[:window] if x is not None)
     last = sorted(x for x in latencies[-window:] if x is not None)
     p50_first, p50_last = percentile(first, 0.5), percentile(last, 0.5)
+    windows = [
+        sorted(x for x in latencies[start : start + window] if x is not None)
+        for start in range(0, creates, window)
+    ]
     return ScaleResult(
         first_p50_ms=p50_first * 1000 if p50_first is not None else None,
         last_p50_ms=p50_last * 1000 if p50_last is not None else None,
@@ -273,6 +278,9 @@ async def _creates_at_scale(
         error_samples=samples,
         seconds=seconds,
         client_cpu=client_cpu / seconds if seconds > 0 else None,
+        window_p50s_ms=[
+            p50 * 1000 for some in windows if (p50 := percentile(some, 0.5)) is not None
+        ],
     )
 
 

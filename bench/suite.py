@@ -211,7 +211,9 @@ def targets(
             s6.first_p50_ms,
             "ms",
             note=f"{s6.seconds:.0f} s in all"
-            + (f"; their client {s6.client_cpu:.0%} CPU" if s6.client_cpu is not None else ""),
+            + (f"; their client {s6.client_cpu:.0%} CPU" if s6.client_cpu is not None else "")
+            + "; p50 by 500: "
+            + " ".join(f"{p50:.0f}" for p50 in s6.window_p50s_ms),
         )
     )
     return rows
