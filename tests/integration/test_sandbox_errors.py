@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 
 from email_channels.sandbox.account import Quotas
 from tests.support.sandbox import SandboxThread
+from tests.support.sandbox_process import refusal
 
 IDENTITY_ARN = "arn:aws:ses:us-east-1:000000000000:identity/example.com"
 
@@ -20,28 +20,16 @@ def ses(sandbox: SandboxThread) -> Any:
     return sandbox.boto3_client()
 
 
-def raised(call: Callable[[], Any]) -> tuple[str, int, str]:
-    """The error code, HTTP status and message of a call that must fail."""
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
-
-
 def test_duplicate_tenant_is_already_exists(ses: Any) -> None:
     ses.create_tenant(TenantName="acme")
-    code, status, message = raised(lambda: ses.create_tenant(TenantName="acme"))
+    code, status, message = refusal(lambda: ses.create_tenant(TenantName="acme"))
     assert (code, status) == ("AlreadyExistsException", 400)
     assert "acme" in message
 
 
 def test_duplicate_identity_is_already_exists(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
-    code, status, _ = raised(lambda: ses.create_email_identity(EmailIdentity="example.com"))
+    code, status, _ = refusal(lambda: ses.create_email_identity(EmailIdentity="example.com"))
     assert (code, status) == ("AlreadyExistsException", 400)
 
 
@@ -49,7 +37,7 @@ def test_duplicate_association_is_already_exists(ses: Any) -> None:
     ses.create_tenant(TenantName="acme")
     ses.create_email_identity(EmailIdentity="example.com")
     ses.create_tenant_resource_association(TenantName="acme", ResourceArn=IDENTITY_ARN)
-    code, _, _ = raised(
+    code, _, _ = refusal(
         lambda: ses.create_tenant_resource_association(TenantName="acme", ResourceArn=IDENTITY_ARN)
     )
     assert code == "AlreadyExistsException"
@@ -85,13 +73,13 @@ def test_duplicate_association_is_already_exists(ses: Any) -> None:
     ],
 )
 def test_missing_resource_is_not_found(ses: Any, call: Callable[[Any], Any]) -> None:
-    code, status, _ = raised(lambda: call(ses))
+    code, status, _ = refusal(lambda: call(ses))
     assert (code, status) == ("NotFoundException", 404)
 
 
 def test_association_with_an_unknown_resource_is_not_found(ses: Any) -> None:
     ses.create_tenant(TenantName="acme")
-    code, _, message = raised(
+    code, _, message = refusal(
         lambda: ses.create_tenant_resource_association(TenantName="acme", ResourceArn=IDENTITY_ARN)
     )
     assert code == "NotFoundException"
@@ -101,7 +89,7 @@ def test_association_with_an_unknown_resource_is_not_found(ses: Any) -> None:
 def test_deleting_an_association_that_does_not_exist_is_not_found(ses: Any) -> None:
     ses.create_tenant(TenantName="acme")
     ses.create_email_identity(EmailIdentity="example.com")
-    code, _, _ = raised(
+    code, _, _ = refusal(
         lambda: ses.delete_tenant_resource_association(TenantName="acme", ResourceArn=IDENTITY_ARN)
     )
     assert code == "NotFoundException"
@@ -119,13 +107,13 @@ def test_deleting_an_association_that_does_not_exist_is_not_found(ses: Any) -> N
 )
 def test_invalid_input_is_bad_request(ses: Any, call: Callable[[Any], Any]) -> None:
     ses.create_tenant(TenantName="acme")
-    code, status, _ = raised(lambda: call(ses))
+    code, status, _ = refusal(lambda: call(ses))
     assert (code, status) == ("BadRequestException", 400)
 
 
 def test_mail_from_outside_the_identity_is_bad_request(ses: Any) -> None:
     ses.create_email_identity(EmailIdentity="example.com")
-    code, _, message = raised(
+    code, _, message = refusal(
         lambda: ses.put_email_identity_mail_from_attributes(
             EmailIdentity="example.com", MailFromDomain="bounce.example.org"
         )
@@ -136,7 +124,7 @@ def test_mail_from_outside_the_identity_is_bad_request(ses: Any) -> None:
 
 def test_throttling_is_too_many_requests_with_429(sandbox: SandboxThread, ses: Any) -> None:
     sandbox.add_fault(operation="GetTenant", error_code="TooManyRequestsException", http_status=429)
-    code, status, _ = raised(lambda: ses.get_tenant(TenantName="acme"))
+    code, status, _ = refusal(lambda: ses.get_tenant(TenantName="acme"))
     assert (code, status) == ("TooManyRequestsException", 429)
 
 
@@ -152,8 +140,8 @@ def test_creates_past_the_quota_are_limit_exceeded(small_account: SandboxThread)
     ses.create_tenant(TenantName="first")
     ses.create_email_identity(EmailIdentity="first.example")
 
-    assert raised(lambda: ses.create_tenant(TenantName="second"))[0] == "LimitExceededException"
-    code, _, _ = raised(lambda: ses.create_email_identity(EmailIdentity="second.example"))
+    assert refusal(lambda: ses.create_tenant(TenantName="second"))[0] == "LimitExceededException"
+    code, _, _ = refusal(lambda: ses.create_email_identity(EmailIdentity="second.example"))
     assert code == "LimitExceededException"
 
 

@@ -7,34 +7,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
-import boto3
 import httpx
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from email_channels.app import open_ses
 from email_channels.config import Settings
 from email_channels.sandbox.state import EmailIdentity, Tenant, record_to_json
 from email_channels.sandbox.store import Row, StateStore
 from tests.support.processes import (
-    CLI,
-    HOST,
     UNANSWERED_NAMESERVER,
     free_port,
-    service_environment,
     stop,
 )
-from tests.support.sandbox import DUMMY_CREDENTIALS
+from tests.support.sandbox_process import refusal, sandbox_state_when_up, serve_sandbox, ses_client
 
-START_TIMEOUT_SECONDS = 30.0
 ACCOUNT = "000000000000"
 DEFAULT_QUOTA = 10_000
 
@@ -70,54 +58,6 @@ def _seed(path: Path, count: int) -> None:
         store.close()
 
 
-def _serve(tmp_path: Path, port: int, state_path: Path, **settings: str) -> Any:
-    log = (tmp_path / "sandbox.log").open("ab")
-    return subprocess.Popen(
-        [str(CLI), "sandbox", "serve", "--host", HOST, "--port", str(port)],
-        cwd=tmp_path,
-        env=service_environment(sandbox_state_path=str(state_path), **settings),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while True:
-            assert process.poll() is None, "sandbox serve exited"
-            try:
-                client.get(f"http://{HOST}:{port}/_sandbox/faults").raise_for_status()
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("sandbox serve did not answer in time")
-                time.sleep(0.05)
-
-
-def _ses(port: int) -> Any:
-    return boto3.client(
-        "sesv2",
-        region_name="us-east-1",
-        endpoint_url=f"http://{HOST}:{port}",
-        config=Config(retries={"total_max_attempts": 1}),
-        **DUMMY_CREDENTIALS,
-    )
-
-
-def _refusal(call: Callable[[], Any]) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
-
-
 def test_sandbox_serve_refuses_past_the_default_quota_and_accepts_under_a_raised_one(
     tmp_path: Path,
 ) -> None:
@@ -125,16 +65,16 @@ def test_sandbox_serve_refuses_past_the_default_quota_and_accepts_under_a_raised
     _seed(state_path, DEFAULT_QUOTA)
 
     port = free_port()
-    process = _serve(tmp_path, port, state_path)
+    process = serve_sandbox(tmp_path, port, state_path)
     try:
-        _wait_until_up(process, port)
-        ses = _ses(port)
-        assert _refusal(lambda: ses.create_tenant(TenantName="one-more")) == (
+        sandbox_state_when_up(process, port)
+        ses = ses_client(port)
+        assert refusal(lambda: ses.create_tenant(TenantName="one-more")) == (
             "LimitExceededException",
             400,
             "The account already has 10000 tenants.",
         )
-        assert _refusal(lambda: ses.create_email_identity(EmailIdentity="one-more.example")) == (
+        assert refusal(lambda: ses.create_email_identity(EmailIdentity="one-more.example")) == (
             "LimitExceededException",
             400,
             "The account already has 10000 email identities.",
@@ -143,7 +83,7 @@ def test_sandbox_serve_refuses_past_the_default_quota_and_accepts_under_a_raised
         stop(process)
 
     port = free_port()
-    process = _serve(
+    process = serve_sandbox(
         tmp_path,
         port,
         state_path,
@@ -151,17 +91,17 @@ def test_sandbox_serve_refuses_past_the_default_quota_and_accepts_under_a_raised
         sandbox_max_email_identities="10001",
     )
     try:
-        _wait_until_up(process, port)
-        ses = _ses(port)
+        sandbox_state_when_up(process, port)
+        ses = ses_client(port)
         ses.create_tenant(TenantName="one-more")
         ses.create_email_identity(EmailIdentity="one-more.example")
         # The raised quota is a quota too.
-        assert _refusal(lambda: ses.create_tenant(TenantName="two-more")) == (
+        assert refusal(lambda: ses.create_tenant(TenantName="two-more")) == (
             "LimitExceededException",
             400,
             "The account already has 10001 tenants.",
         )
-        code, _, message = _refusal(
+        code, _, message = refusal(
             lambda: ses.create_email_identity(EmailIdentity="two-more.example")
         )
         assert (code, message) == (

@@ -4,66 +4,25 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-import httpx
 import pytest
-from botocore.config import Config
 
-from tests.support.processes import CLI, HOST, free_port, service_environment, stop
-from tests.support.sandbox import DUMMY_CREDENTIALS, SandboxThread
+from tests.support.processes import free_port, stop
+from tests.support.sandbox import SandboxThread
+from tests.support.sandbox_process import sandbox_state_when_up, serve_sandbox, ses_client
 
-START_TIMEOUT_SECONDS = 30.0
 IDENTITY_ARN = "arn:aws:ses:us-east-1:000000000000:identity/example.com"
-
-
-def _serve(tmp_path: Path, port: int, state_path: Path) -> subprocess.Popen[bytes]:
-    log = (tmp_path / "sandbox.log").open("ab")
-    return subprocess.Popen(
-        [str(CLI), "sandbox", "serve", "--host", HOST, "--port", str(port)],
-        cwd=tmp_path,
-        env=service_environment(sandbox_state_path=str(state_path)),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _state_when_up(process: subprocess.Popen[bytes], port: int) -> Any:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while True:
-            assert process.poll() is None, "sandbox serve exited"
-            try:
-                return client.get(f"http://{HOST}:{port}/_sandbox/state").raise_for_status().json()
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("sandbox serve did not answer in time")
-                time.sleep(0.05)
-
-
-def _ses(port: int) -> Any:
-    return boto3.client(
-        "sesv2",
-        region_name="us-east-1",
-        endpoint_url=f"http://{HOST}:{port}",
-        config=Config(retries={"max_attempts": 1}),
-        **DUMMY_CREDENTIALS,
-    )
 
 
 def test_sigkill_right_after_an_acknowledged_change_loses_nothing(tmp_path: Path) -> None:
     state_path = tmp_path / "sandbox.sqlite3"
     port = free_port()
-    process = _serve(tmp_path, port, state_path)
+    process = serve_sandbox(tmp_path, port, state_path)
     try:
-        _state_when_up(process, port)
-        ses = _ses(port)
+        sandbox_state_when_up(process, port)
+        ses = ses_client(port)
         for index in range(20):
             ses.create_tenant(TenantName=f"tenant-{index}")
         ses.create_email_identity(EmailIdentity="example.com")
@@ -75,9 +34,9 @@ def test_sigkill_right_after_an_acknowledged_change_loses_nothing(tmp_path: Path
         stop(process)
 
     port = free_port()
-    again = _serve(tmp_path, port, state_path)
+    again = serve_sandbox(tmp_path, port, state_path)
     try:
-        state = _state_when_up(again, port)
+        state = sandbox_state_when_up(again, port)
     finally:
         stop(again)
     expected = [f"tenant-{index}" for index in range(20) if index != 3]
