@@ -2,8 +2,10 @@
 
 One owner at a time: whoever drives a setup's SES resources (a create, a delete, reconcile)
 holds the row's lease (a token and an expiry on the database's clock). It renews the lease
-before each round of SES calls, and every write that ends its work is conditional on the
-token, so a late or duplicate actor changes nothing.
+before each SES call that makes or removes a resource or an association (a create's MAIL
+FROM, an attribute of an identity the row already records, runs beside that renewal), and
+every write that ends its work is conditional on the token, so a late or duplicate actor
+changes nothing.
 
 A create writes the row first (`provisioning`, its unique constraints reserving the names),
 then calls SES; each step that may have been applied is recorded on the row before the next
