@@ -109,7 +109,7 @@ async def insert_leased_driver(
     values = {
         column.name: getattr(setup, column.key)
         for column in SesSetup.__table__.columns
-        if getattr(setup, column.key) is not None and column.name not in _LEASE_COLUMNS
+        if getattr(setup, column.key) is not None and column.name not in _SET_BY_INSERT
     }
     names = tuple(values)
     try:
@@ -130,7 +130,8 @@ async def insert_leased_driver(
         raise conflict from error
 
 
-_LEASE_COLUMNS = ("lease_token", "lease_expires_at", "state_changed_at")
+# What the insert sets itself: the lease (on the database clock) and the state clock.
+_SET_BY_INSERT = ("lease_token", "lease_expires_at", "state_changed_at")
 
 
 @functools.lru_cache(maxsize=8)  # one set of columns in practice: what a create sets
@@ -140,7 +141,7 @@ def _insert_leased_sql(names: tuple[str, ...]) -> str:
         for index, name in enumerate(names, start=3)
     ]
     return (
-        f"INSERT INTO ses_setups ({', '.join(_LEASE_COLUMNS)}, {', '.join(names)})"
+        f"INSERT INTO ses_setups ({', '.join(_SET_BY_INSERT)}, {', '.join(names)})"
         " VALUES ($1, clock_timestamp() + make_interval(secs => $2::float8), clock_timestamp(),"
         f" {', '.join(placeholders)})"
     )
