@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         app,
         lifespan="on",
         proxy_headers=False,
+        ws="none",  # as `email-channels serve`
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=5,

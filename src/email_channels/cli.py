@@ -142,6 +142,7 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=False,
+            ws="none",  # an HTTP API: no WebSocket implementation loaded (2.3 MB per process)
             log_config=None,  # ours, set up in each process by the factory
             access_log=False,  # ours carries the route template and the request id
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
