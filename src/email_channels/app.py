@@ -209,9 +209,6 @@ def create_app(
                 # Registered last, so it runs first: the worker ends before what it uses.
                 stack.push_async_callback(stop_worker)
             freeze_startup_objects()
-            # Once the app has shut down, what it built may be collected again (an app built
-            # in a process that goes on, as tests do, must not leave its cycles for good).
-            stack.callback(gc.unfreeze)
             yield
 
     app = FastAPI(
