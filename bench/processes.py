@@ -83,12 +83,13 @@ def _tail(log: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes], *, deadline: float = STOP_DEADLINE) -> None:
+    """SIGTERM, then SIGKILL if the child is still there after `deadline` seconds."""
     if process.poll() is not None:
         return
     process.terminate()
     try:
-        process.wait(timeout=STOP_DEADLINE)
+        process.wait(timeout=deadline)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -138,7 +139,7 @@ def serving(
         _wait_healthy(url, process, log)
         yield RunningServer(kind=kind, url=url, pid=process.pid)
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def run_load(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.processes import REPOSITORY, HarnessError, child_environment
+from bench.processes import REPOSITORY, HarnessError, child_environment, stop_process
 from email_channels.sandbox.state import (
     Association,
     EmailIdentity,
@@ -119,12 +119,7 @@ def sandbox(state_path: Path, *, quota: int, log_dir: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, deadline=15.0)
 
 
 @contextmanager
@@ -158,9 +153,4 @@ def delayed_dns(
     try:
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

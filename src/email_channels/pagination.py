@@ -106,19 +106,16 @@ def page_json(
     rows: Sequence[AnyRow], *, limit: int, kind: str, workspace_id: str
 ) -> dict[str, Any]:
     """A page of `limit` rows (fetched with one extra to tell whether more follow)."""
-    token = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        token = encode_token(
-            Cursor(created_at=last.created_at, id=last.id), kind=kind, workspace_id=workspace_id
-        )
-    return {"items": [row._asdict() for row in rows[:limit]], "continuation_token": token}
+    return records_page_json(
+        [row._mapping for row in rows], limit=limit, kind=kind, workspace_id=workspace_id
+    )
 
 
 def records_page_json(
     records: Sequence[Any], *, limit: int, kind: str, workspace_id: str
 ) -> dict[str, Any]:
-    """`page_json` for the driver's records (db/driver.py): the same JSON, key for key."""
+    """A page of `limit` mappings (asyncpg's records, SQLAlchemy rows' `_mapping`), fetched
+    with one extra to tell whether more follow."""
     token = None
     if len(records) > limit:
         last = records[limit - 1]

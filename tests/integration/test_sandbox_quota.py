@@ -6,16 +6,14 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+from bench.upstreams import seed_sandbox
 
 from email_channels.app import open_ses
 from email_channels.config import Settings
-from email_channels.sandbox.state import EmailIdentity, Tenant, record_to_json
-from email_channels.sandbox.store import Row, StateStore
 from tests.support.processes import (
     UNANSWERED_NAMESERVER,
     free_port,
@@ -27,42 +25,11 @@ ACCOUNT = "000000000000"
 DEFAULT_QUOTA = 10_000
 
 
-def _seed(path: Path, count: int) -> None:
-    """`count` tenants and `count` domain identities, written straight into the state file."""
-    rows: list[Row] = []
-    for index in range(count):
-        name, domain = f"seed-{index}", f"seed{index}.example"
-        tenant = Tenant(
-            name=name,
-            tenant_id=f"t{index:012d}",
-            arn=f"arn:aws:ses:us-east-1:{ACCOUNT}:tenant/{name}/t{index:012d}",
-            created_at=0.0,
-        )
-        identity = EmailIdentity(
-            name=domain,
-            arn=f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/{domain}",
-            identity_type="DOMAIN",
-            created_at=0.0,
-            dkim_tokens=(f"{index:032x}", f"{index + 1:032x}", f"{index + 2:032x}"),
-            signing_hosted_zone="dkim.amazonses.com",
-            next_signing_key_length="RSA_2048_BIT",
-        )
-        rows.append(("tenants", name, json.dumps(record_to_json("tenants", tenant)), False))
-        rows.append(
-            ("identities", domain, json.dumps(record_to_json("identities", identity)), False)
-        )
-    store = StateStore(str(path))
-    try:
-        store.write(rows)
-    finally:
-        store.close()
-
-
 def test_sandbox_serve_refuses_past_the_default_quota_and_accepts_under_a_raised_one(
     tmp_path: Path,
 ) -> None:
     state_path = tmp_path / "sandbox.sqlite3"
-    _seed(state_path, DEFAULT_QUOTA)
+    seed_sandbox(state_path, setups=DEFAULT_QUOTA)
 
     port = free_port()
     process = serve_sandbox(tmp_path, port, state_path)

@@ -19,7 +19,7 @@ import pytest
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
 from tests.support.processes import free_port
-from tests.support.receiver import Received, Receiver, verified_payload
+from tests.support.receiver import Received, Receiver, of_type, verified_payload
 from tests.support.sandbox import SandboxThread
 from tests.support.worker import FAST_WORKER, eventually, running_worker
 
@@ -33,13 +33,6 @@ def api_overrides() -> dict[str, Any]:
 def sandbox(bind_sandbox_server: SandboxThread) -> SandboxThread:
     bind_sandbox_server.reset()
     return bind_sandbox_server
-
-
-def of_type(event_type: str) -> Any:
-    def seen(received: list[Received]) -> bool:
-        return any(r.json()["type"] == event_type for r in received)
-
-    return seen
 
 
 async def subscribe(api: Api, headers: dict[str, str], url: str, **body: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from email_channels.ses_setups.models import SesSetup
 from tests.support.bind import BindServer
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
-from tests.support.receiver import Received, Receiver
+from tests.support.receiver import Receiver, of_type
 from tests.support.sandbox import SandboxThread
 from tests.support.worker import FAST_WORKER, eventually, running_worker
 
@@ -29,13 +29,6 @@ def api_overrides() -> dict[str, Any]:
 def sandbox(bind_sandbox_server: SandboxThread) -> SandboxThread:
     bind_sandbox_server.reset()
     return bind_sandbox_server
-
-
-def of_type(event_type: str) -> Any:
-    def seen(received: list[Received]) -> bool:
-        return any(r.json()["type"] == event_type for r in received)
-
-    return seen
 
 
 async def row(api: Api, setup_id: str) -> SesSetup:

@@ -128,3 +128,12 @@ def verified_payload(secret: str, received: Received) -> dict[str, Any]:
     """The body after the `standardwebhooks` reference verified its signature (else raises)."""
     payload: dict[str, Any] = StandardWebhook(secret).verify(received.body, received.headers)
     return payload
+
+
+def of_type(event_type: str) -> Callable[[list[Received]], bool]:
+    """A `wait_for` condition: an event of `event_type` has arrived."""
+
+    def seen(received: list[Received]) -> bool:
+        return any(r.json()["type"] == event_type for r in received)
+
+    return seen
