@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from email_channels.db.base import utc_now
-from email_channels.ses_setups import repository
 from email_channels.ses_setups.models import SesSetup
 from tests.support.fixtures_api import Api
 
@@ -46,7 +45,7 @@ async def _stored_setup(api: Api) -> SesSetup:
         updated_at=now,
     )
     async with api.database.transaction() as session:
-        await repository.insert_setup(session, setup)
+        session.add(setup)
     return setup
 
 

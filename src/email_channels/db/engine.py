@@ -66,16 +66,14 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._autocommit.connect() as connection:
-            yield connection
-
-    @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
         """A connection where each statement commits by itself: one round trip for a write
         that is a single statement (no BEGIN, no COMMIT)."""
         async with self._autocommit.connect() as connection:
             yield connection
+
+    # Reads take the same connection: no BEGIN/COMMIT round trips around a SELECT.
+    read = autocommit
 
     async def dispose(self) -> None:
         await self.engine.dispose()

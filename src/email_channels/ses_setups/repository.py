@@ -64,24 +64,13 @@ def _conflict(message: str, *, tenant_name: str, domain: str) -> Conflict | None
     return None
 
 
-async def insert_setup(session: AsyncSession, setup: SesSetup) -> None:
-    """Insert a new setup; a taken tenant name or domain is a 409 (the constraints decide)."""
-    session.add(setup)
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        raise _conflict_from(
-            error, tenant_name=setup.tenant_name, domain=setup.domain_identity
-        ) from error
-
-
 async def insert_leased(
     connection: AsyncConnection, setup: SesSetup, *, token: uuid.UUID, seconds: float
 ) -> None:
     """Insert a new setup already leased to its creator, in one statement (autocommit).
 
     The lease and the state clock start on the database's clock. A taken tenant name or
-    domain is a 409 (the constraints decide), as with `insert_setup`.
+    domain is a 409 (the constraints decide).
     """
     table = SesSetup.__table__
     values: dict[str, Any] = {
