@@ -141,10 +141,16 @@ class BindServer:
             process.wait(timeout)
 
     def pause(self) -> None:
-        """Freeze `named` (SIGSTOP): its socket stays bound and every query hangs."""
+        """Freeze `named` (SIGSTOP): its socket stays bound and every query hangs.
+
+        Returns once every thread of it has stopped: the signal is delivered asynchronously,
+        and a worker thread running on another core could otherwise still answer the queries
+        sent right after it.
+        """
         if self._process is not None and not self._paused:
             self._process.send_signal(signal.SIGSTOP)
             self._paused = True
+            _wait_until_stopped(self._process.pid)
 
     def resume(self) -> None:
         """Let a paused `named` answer again."""
@@ -399,3 +405,21 @@ def _free_port() -> int:
                     continue
                 return port
     raise RuntimeError("no free loopback port for BIND")
+
+
+def _wait_until_stopped(pid: int, *, within: float = 5.0) -> None:
+    """Until every thread of `pid` is in the stopped state (`T` in /proc)."""
+    deadline = time.monotonic() + within
+    while True:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue  # a thread that ended meanwhile
+            states.append(stat.rsplit(")", 1)[1].split()[0])
+        if all(state in ("T", "t") for state in states):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"named (pid {pid}) did not stop: thread states {states}")
+        time.sleep(0.001)
