@@ -118,6 +118,10 @@ def serve(
     """Migrate the database, then serve the API (with the background worker, by default)."""
     import os
 
+    from email_channels.observability.serving import without_rich
+
+    without_rich()  # before anything imports structlog
+
     import uvicorn
 
     if no_worker:
@@ -136,7 +140,7 @@ def serve(
     with metrics_directory(workers=workers):
         _migrate_before_serving()
         uvicorn.run(
-            "email_channels.app:create_app_from_environment",
+            "email_channels.observability.serving:serving_app",
             factory=True,
             host=host,
             port=port,

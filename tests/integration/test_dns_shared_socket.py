@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter
 from typing import Any
 
 import dns.message
+import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from email_channels.integrations.dns import Outcome
+from email_channels.integrations.dns import Outcome, udp
 from email_channels.integrations.dns.resolver import DnsPythonLookup
 from email_channels.integrations.dns.udp import ROTATE_AFTER
 
@@ -19,10 +21,14 @@ from email_channels.integrations.dns.udp import ROTATE_AFTER
 class EchoTxt(asyncio.DatagramProtocol):
     """Answers every TXT query with the name asked, after `delay`; notes the source ports."""
 
-    def __init__(self, *, answer: bool, delay: float) -> None:
+    def __init__(self, *, answer: bool, delay: float, servfail: str = "") -> None:
         self.answer = answer
         self.delay = delay
+        self.servfail = servfail  # names starting with it are answered SERVFAIL
         self.ports: set[int] = set()
+        self.asked: Counter[str] = Counter()
+        self.arrived = asyncio.Event()  # set at each query
+        self.late: list[asyncio.TimerHandle] = []  # answers not sent yet
         self.transport: Any = None
 
     def connection_made(self, transport: Any) -> None:
@@ -30,26 +36,39 @@ class EchoTxt(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.ports.add(addr[1])
+        query = dns.message.from_wire(data)
+        name = query.question[0].name
+        self.asked[name.to_text()] += 1
+        self.arrived.set()
         if not self.answer:
             return
-        query = dns.message.from_wire(data)
         response = dns.message.make_response(query)
-        name = query.question[0].name
-        response.answer.append(
-            dns.rrset.from_text(name, 0, dns.rdataclass.IN, dns.rdatatype.TXT, f'"{name}"')
-        )
+        if self.servfail and name.to_text().startswith(self.servfail):
+            response.set_rcode(dns.rcode.SERVFAIL)
+        else:
+            response.answer.append(
+                dns.rrset.from_text(name, 0, dns.rdataclass.IN, dns.rdatatype.TXT, f'"{name}"')
+            )
         loop = asyncio.get_running_loop()
-        loop.call_later(self.delay, self.transport.sendto, response.to_wire(), addr)
+        self.late.append(
+            loop.call_later(self.delay, self.transport.sendto, response.to_wire(), addr)
+        )
+
+    def close(self) -> None:
+        for answer in self.late:
+            answer.cancel()
+        self.transport.close()
 
 
 def _open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-async def _server(*, answer: bool, delay: float = 0.0) -> tuple[EchoTxt, int]:
+async def _server(*, answer: bool, delay: float = 0.0, servfail: str = "") -> tuple[EchoTxt, int]:
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(
-        lambda: EchoTxt(answer=answer, delay=delay), local_addr=("127.0.0.1", 0)
+        lambda: EchoTxt(answer=answer, delay=delay, servfail=servfail),
+        local_addr=("127.0.0.1", 0),
     )
     return protocol, transport.get_extra_info("sockname")[1]
 
@@ -61,7 +80,7 @@ async def test_concurrent_lookups_each_get_their_own_answer() -> None:
     try:
         observations = await asyncio.gather(*(lookup.query(name, "TXT") for name in names))
     finally:
-        server.transport.close()
+        server.close()
     assert [o.outcome for o in observations] == [Outcome.ANSWER] * len(names)
     assert [o.values for o in observations] == [(f"{name}.",) for name in names]
     assert len(server.ports) >= 3  # a fresh socket every ROTATE_AFTER queries
@@ -73,7 +92,7 @@ async def test_a_silent_server_is_timed_out_at_the_lifetime() -> None:
     try:
         observation = await lookup.query("quiet.shared.example", "TXT")
     finally:
-        server.transport.close()
+        server.close()
     assert observation.outcome is Outcome.FAILURE
     assert observation.detail == "timed out"
 
@@ -86,7 +105,7 @@ async def test_retries_after_the_socket_was_replaced_still_time_out_cleanly() ->
     try:
         observations = await asyncio.gather(*(lookup.query(name, "TXT") for name in names))
     finally:
-        server.transport.close()
+        server.close()
     assert {(o.outcome, o.detail) for o in observations} == {(Outcome.FAILURE, "timed out")}
 
 
@@ -100,7 +119,96 @@ async def test_concurrent_replacements_leave_one_socket_open() -> None:
     try:
         observations = await asyncio.gather(*(lookup.query(name, "TXT") for name in names))
     finally:
-        server.transport.close()
+        server.close()
     assert {(o.outcome, o.detail) for o in observations} == {(Outcome.FAILURE, "timed out")}
     assert len(server.ports) > 2  # several rotations happened
     assert _open_descriptors() - before <= 1  # the current socket, at most
+
+
+def _waiting_on_shared_sockets() -> int:
+    shared = udp._SOCKETS.get(asyncio.get_running_loop())
+    return len(shared.pending) if shared is not None else 0
+
+
+async def _query_all(
+    lookup: DnsPythonLookup, names: list[str], *, seconds: float
+) -> list[tuple[Outcome, tuple[str, ...], str | None]]:
+    deadline = asyncio.get_running_loop().time() + seconds
+    observations = await lookup.query_all([(name, "TXT") for name in names], deadline=deadline)
+    assert [o.name for o in observations] == names  # one per query, in order
+    return [(o.outcome, o.values, o.detail) for o in observations]
+
+
+async def test_query_all_answers_every_question_and_moves_the_source_port() -> None:
+    server, port = await _server(answer=True, delay=0.01)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=2.0, lifetime=4.0)
+    names = [f"b{index}.shared.example" for index in range(3 * ROTATE_AFTER)]
+    try:
+        seen = await _query_all(lookup, names, seconds=4.0)
+    finally:
+        server.close()
+    assert seen == [(Outcome.ANSWER, (f"{name}.",), None) for name in names]
+    assert len(server.ports) >= 3  # a fresh socket every ROTATE_AFTER queries
+    assert set(server.asked.values()) == {1}
+    assert _waiting_on_shared_sockets() == 0
+
+
+async def test_query_all_asks_again_each_attempt_and_fails_at_the_deadline() -> None:
+    server, port = await _server(answer=False)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.1, lifetime=4.0)
+    names = [f"s{index}.shared.example" for index in range(7)]
+    try:
+        seen = await _query_all(lookup, names, seconds=0.35)
+    finally:
+        server.close()
+    assert seen == [(Outcome.FAILURE, (), "timed out")] * 7
+    assert all(server.asked[f"{name}."] >= 3 for name in names)  # one send per attempt
+    assert _waiting_on_shared_sockets() == 0
+
+
+async def test_query_all_counts_an_answer_to_an_earlier_attempt() -> None:
+    # Answers come 0.15 s late, attempts last 0.1 s: each answer lands during the next
+    # attempt, which asked again with the same id, and is taken.
+    server, port = await _server(answer=True, delay=0.15)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.1, lifetime=4.0)
+    names = [f"l{index}.shared.example" for index in range(7)]
+    try:
+        seen = await _query_all(lookup, names, seconds=2.0)
+    finally:
+        server.close()
+    assert seen == [(Outcome.ANSWER, (f"{name}.",), None) for name in names]
+
+
+async def test_query_all_leaves_what_is_not_plain_to_dnspython() -> None:
+    # SERVFAIL is dnspython's to judge: it asks again itself and reports the rcode.
+    server, port = await _server(answer=True, servfail="bad")
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.5, lifetime=1.0)
+    names = ["good1.shared.example", "bad1.shared.example", "good2.shared.example"]
+    try:
+        seen = await _query_all(lookup, names, seconds=1.0)
+    finally:
+        server.close()
+    assert seen[0] == (Outcome.ANSWER, ("good1.shared.example.",), None)
+    assert seen[1] == (Outcome.FAILURE, (), "SERVFAIL")
+    assert seen[2] == (Outcome.ANSWER, ("good2.shared.example.",), None)
+    assert server.asked["bad1.shared.example."] >= 2  # the shared socket, then dnspython
+    assert server.asked["good1.shared.example."] == 1
+
+
+async def test_a_cancelled_query_all_leaves_nothing_waiting() -> None:
+    server, port = await _server(answer=False)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=1.0, lifetime=4.0)
+    names = [f"c{index}.shared.example" for index in range(7)]
+    deadline = asyncio.get_running_loop().time() + 4.0
+    task = asyncio.ensure_future(lookup.query_all([(n, "TXT") for n in names], deadline=deadline))
+    try:
+        while server.asked.total() < len(names):
+            server.arrived.clear()
+            await server.arrived.wait()
+        assert _waiting_on_shared_sockets() == len(names)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        server.close()
+    assert task.cancelled()
+    assert _waiting_on_shared_sockets() == 0

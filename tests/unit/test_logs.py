@@ -20,6 +20,7 @@ logging.getLogger("uvicorn.access").info("must not appear")
 warnings.warn("something is deprecated", UserWarning)
 get_logger("email_channels.test").info("ours", answer=42)
 try:
+    api_key = "ec_live_local_secret"  # a local variable of the failing frame
     raise ValueError("multi\\nline")
 except ValueError:
     logging.getLogger("email_channels.test").exception("it failed")
@@ -59,3 +60,41 @@ def test_text_format_is_readable_lines() -> None:
     assert any("Started server process [1]" in line for line in lines)
     assert any("ours" in line and "answer=42" in line for line in lines)
     assert not any("must not appear" in line for line in lines)
+
+
+def test_text_format_writes_a_plain_traceback_without_local_variables() -> None:
+    text = "\n".join(run("TEXT"))
+
+    assert "Traceback (most recent call last):" in text
+    assert "ValueError: multi" in text
+    assert "ec_live_local_secret" not in text  # rich's formatter printed every frame's locals
+
+
+SERVING = """
+import sys
+from email_channels.observability.serving import without_rich
+{call}
+import email_channels.app
+from email_channels.observability.logs import configure_logging
+from email_channels.config import LogFormat
+configure_logging(LogFormat.TEXT)
+print(sorted(m for m, module in sys.modules.items()
+             if m.split(".")[0] in {{"rich", "pygments"}} and module is not None))
+"""
+
+
+def loaded_by_the_app(call: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", SERVING.format(call=call)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_a_serving_process_loads_no_rich() -> None:
+    assert loaded_by_the_app("without_rich()") == "[]"
+    # Without the call, structlog loads rich (installed here with the test tools).
+    assert loaded_by_the_app("") != "[]"

@@ -69,7 +69,11 @@ def _formatter(log_format: LogFormat) -> logging.Formatter:
     if log_format is LogFormat.JSON:
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False,
+            # Plain: rich's formatter would also print every frame's local variables.
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if log_format is LogFormat.JSON:
         # A traceback becomes a string field of the same object, never lines of its own.

@@ -9,13 +9,39 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from email_channels.config import SesMode, Settings
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def without_rich() -> None:
+    """Keep `rich` and `pygments` out of this process: call it first in a serving process.
+
+    When they are installed (typer and the test tools bring them), structlog imports rich
+    for tracebacks it would draw in the console format, and httpx imports both for its own
+    command line. The service writes tracebacks plainly (observability/logs.py) and has no
+    use for httpx's command line, so in a serving process they were 3 MB of resident memory
+    that did nothing (bench/README.md, S5). A None in `sys.modules` makes their import fail
+    as if they were not installed (typer then formats its messages plainly). It has no
+    effect on what is already imported: call it before anything imports structlog or httpx.
+    """
+    if "structlog" not in sys.modules and "httpx" not in sys.modules:
+        for name in ("rich", "pygments"):
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+def serving_app() -> Any:
+    """uvicorn's factory in `serve`'s processes: the app from the environment, without rich."""
+    without_rich()
+    from email_channels.app import create_app_from_environment
+
+    return create_app_from_environment()
 
 
 def refusal_to_serve(settings: Settings, *, workers: int) -> str | None:

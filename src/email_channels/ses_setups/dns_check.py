@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
-from email_channels.integrations.dns import DnsLookup, Observation, Outcome
+from email_channels.integrations.dns import (
+    DnsBatchLookup,
+    DnsLookup,
+    Observation,
+    lookup_error,
+    observe_concurrently,
+)
 from email_channels.observability.metrics import DNS_CHECKS_IN_FLIGHT
 from email_channels.ses_setups.records import ExpectedRecord
 from email_channels.ses_setups.verification import (
@@ -16,10 +22,6 @@ from email_channels.ses_setups.verification import (
     evaluate,
     primary_query,
 )
-
-# How long cancelled lookups get to unwind once the deadline has passed; this bounds the
-# overshoot past `lifetime` and is well inside the half-second margin the contract allows.
-_CANCEL_GRACE = 0.1
 
 
 async def check_records(
@@ -76,38 +78,18 @@ def check_complete(results: Sequence[RecordResult]) -> bool:
 async def _observe(
     queries: Iterable[Query], lookup: DnsLookup, deadline: float
 ) -> dict[Query, Observation]:
-    """Run the distinct queries concurrently; those unanswered at the deadline are failures."""
+    """Ask the distinct queries together; those unanswered at the deadline are failures."""
     distinct = list(dict.fromkeys(queries))
     if not distinct:
         return {}
-    loop = asyncio.get_running_loop()
-    tasks = {query: asyncio.ensure_future(_query(lookup, query)) for query in distinct}
-    try:
-        remaining = deadline - loop.time()
-        if remaining > 0:
-            await asyncio.wait(tasks.values(), timeout=remaining)
-    finally:  # also when the caller is cancelled: no lookup outlives its check
-        pending = [task for task in tasks.values() if not task.done()]
-        for task in pending:
-            task.cancel()
-    if pending:
-        # Give cancelled lookups a moment to close their sockets, but never wait on them.
-        await asyncio.wait(pending, timeout=_CANCEL_GRACE)
-    return {query: _result(query, task) for query, task in tasks.items()}
-
-
-async def _query(lookup: DnsLookup, query: Query) -> Observation:
-    name, rdtype = query
-    try:
-        return await lookup.query(name, rdtype)
-    except Exception as error:  # a broken adapter must not break the read of a setup
-        return Observation(name, rdtype, Outcome.FAILURE, detail=f"lookup error: {error!r}")
-
-
-def _result(query: Query, task: asyncio.Future[Observation]) -> Observation:
-    if task.done() and not task.cancelled():
-        return task.result()
-    return Observation(*query, Outcome.FAILURE, detail="timed out")
+    if isinstance(lookup, DnsBatchLookup):
+        try:
+            observations = await lookup.query_all(distinct, deadline=deadline)
+        except Exception as error:
+            observations = [lookup_error(query, error) for query in distinct]
+    else:
+        observations = await observe_concurrently(lookup.query, distinct, deadline)
+    return dict(zip(distinct, observations, strict=True))
 
 
 def _previous(previous: Sequence[RecordResult] | None, index: int) -> RecordResult | None:

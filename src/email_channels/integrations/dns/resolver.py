@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import dns.asyncresolver
 import dns.exception
@@ -17,14 +19,14 @@ import dns.rdata
 import dns.rdatatype
 import dns.resolver
 
-from email_channels.integrations.dns import Observation, Outcome, udp
+from email_channels.integrations.dns import Observation, Outcome, Query, observe_concurrently, udp
 from email_channels.observability.metrics import count_dns_lookup
 
 QUESTIONS_KEPT = 8192  # rendered queries kept per process: about 1,200 setups' checks
 
 
 class DnsPythonLookup:
-    """`DnsLookup` over dnspython: no answer cache, never raises for DNS outcomes."""
+    """`DnsBatchLookup` over dnspython: no answer cache, never raises for DNS outcomes."""
 
     def __init__(
         self, *, nameservers: Sequence[tuple[str, int]], timeout: float, lifetime: float
@@ -42,22 +44,91 @@ class DnsPythonLookup:
 
     async def query(self, name: str, rdtype: str) -> Observation:
         """Look up `rdtype` records at `name` and say what was seen."""
+        return await self._counted(name, rdtype)
+
+    async def query_all(self, queries: Sequence[Query], *, deadline: float) -> list[Observation]:
+        """Every query at once, each answered or failed by `deadline` (the loop's clock).
+
+        The plain outcomes come over the shared socket, all questions of the call waiting
+        together (udp.query_all); the others (SERVFAIL, a truncated answer, a name dnspython
+        must judge, nameservers that are not plain UDP) then go to dnspython's resolver
+        concurrently, until the same deadline.
+        """
+        observations: list[Observation | None] = [None] * len(queries)
+        try:
+            await self._ensure_nameservers()
+        except Exception:
+            servers = []  # each query below says why
+        else:
+            servers = self._udp_servers()
+        if servers:
+            await self._shared_socket_query_all(queries, observations, servers, deadline)
+        rest = [index for index, observation in enumerate(observations) if observation is None]
+        if rest:
+            ask = functools.partial(self._counted, shared_socket=False)
+            answered = await observe_concurrently(ask, [queries[i] for i in rest], deadline)
+            for index, observation in zip(rest, answered, strict=True):
+                observations[index] = observation
+        return cast(list[Observation], observations)  # every one filled in above
+
+    async def _shared_socket_query_all(
+        self,
+        queries: Sequence[Query],
+        observations: list[Observation | None],
+        servers: list[tuple[str, int]],
+        deadline: float,
+    ) -> None:
+        """Fill in `observations` with the plain outcomes; leave None where dnspython decides."""
+        asked: list[tuple[int, str, str]] = []
+        questions: list[udp.Question] = []
+        for index, (name, rdtype) in enumerate(queries):
+            qname, qtype = name.rstrip(".").lower(), rdtype.upper()
+            try:
+                question = self._questions.get((qname, qtype)) or self._question(qname, qtype)
+            except Exception:
+                continue  # not a name to send as it is: dnspython's resolver says why
+            asked.append((index, qname, qtype))
+            questions.append(question)
+        if not questions:
+            return
+        loop = asyncio.get_running_loop()
+        outcomes = await udp.query_all(
+            questions,
+            servers=servers,
+            attempt_seconds=self._resolver.timeout,
+            deadline=min(deadline, loop.time() + self._resolver.lifetime),
+        )
+        for (index, qname, qtype), outcome in zip(asked, outcomes, strict=True):
+            if outcome is None:
+                continue
+            if isinstance(outcome, udp.TimedOut):
+                observation = Observation(qname, qtype, Outcome.FAILURE, detail="timed out")
+            else:
+                observed = _observed(qname, qtype, outcome)
+                if observed is None:
+                    continue
+                observation = observed
+            count_dns_lookup(rdtype=qtype, outcome=observation.outcome.value)
+            observations[index] = observation
+
+    async def _counted(self, name: str, rdtype: str, *, shared_socket: bool = True) -> Observation:
         outcome = "cancelled"  # cut off by the check's deadline (or the request went away)
         try:
-            observation = await self._query(name, rdtype)
+            observation = await self._query(name, rdtype, shared_socket=shared_socket)
             outcome = observation.outcome.value
             return observation
         finally:
             count_dns_lookup(rdtype=rdtype.upper(), outcome=outcome)
 
-    async def _query(self, name: str, rdtype: str) -> Observation:
+    async def _query(self, name: str, rdtype: str, *, shared_socket: bool) -> Observation:
         qname = name.rstrip(".").lower()
         rdtype = rdtype.upper()
         try:
             await self._ensure_nameservers()
-            shared = await self._shared_socket_query(qname, rdtype)
-            if shared is not None:
-                return shared
+            if shared_socket:
+                shared = await self._shared_socket_query(qname, rdtype)
+                if shared is not None:
+                    return shared
             answer = await self._resolver.resolve(
                 dns.name.from_text(qname), rdtype, raise_on_no_answer=False, search=False
             )
@@ -77,40 +148,33 @@ class DnsPythonLookup:
         servers = self._udp_servers()
         if not servers:
             return None
-        resolver = self._resolver
-        question = self._questions.get((qname, rdtype))
-        if question is None:
-            request = dns.message.make_query(dns.name.from_text(qname), rdtype)
-            request.use_edns(
-                resolver.edns, resolver.ednsflags, resolver.payload, options=resolver.ednsoptions
-            )
-            if resolver.flags is not None:
-                request.flags = resolver.flags
-            question = udp.Question(request)
-            if len(self._questions) >= QUESTIONS_KEPT:
-                self._questions.clear()  # simpler than LRU, and a refill costs one render each
-            self._questions[(qname, rdtype)] = question
+        question = self._questions.get((qname, rdtype)) or self._question(qname, rdtype)
         try:
             response = await udp.query(
                 question,
                 servers=servers,
-                attempt_seconds=resolver.timeout,
-                lifetime=resolver.lifetime,
+                attempt_seconds=self._resolver.timeout,
+                lifetime=self._resolver.lifetime,
             )
         except TimeoutError:
             return Observation(qname, rdtype, Outcome.FAILURE, detail="timed out")
         if response is None:
             return None
-        if response.rcode() == dns.rcode.NXDOMAIN:
-            return Observation(qname, rdtype, Outcome.NXDOMAIN)
-        try:
-            rrset = response.resolve_chaining().answer  # type: ignore[attr-defined]
-        except Exception:  # an inconsistent chain: dnspython's resolver says what it is
-            return None
-        values = _presentation_values(rrset, rdtype) if rrset is not None else ()
-        if not values:
-            return Observation(qname, rdtype, Outcome.NO_DATA)
-        return Observation(qname, rdtype, Outcome.ANSWER, values)
+        return _observed(qname, rdtype, response)
+
+    def _question(self, qname: str, rdtype: str) -> udp.Question:
+        resolver = self._resolver
+        request = dns.message.make_query(dns.name.from_text(qname), rdtype)
+        request.use_edns(
+            resolver.edns, resolver.ednsflags, resolver.payload, options=resolver.ednsoptions
+        )
+        if resolver.flags is not None:
+            request.flags = resolver.flags
+        question = udp.Question(request)
+        if len(self._questions) >= QUESTIONS_KEPT:
+            self._questions.clear()  # simpler than LRU, and a refill costs one render each
+        self._questions[(qname, rdtype)] = question
+        return question
 
     def _udp_servers(self) -> list[tuple[str, int]]:
         servers: list[tuple[str, int]] = []
@@ -166,6 +230,20 @@ async def _addresses(host: str, port: int) -> list[str]:
         if address not in addresses:
             addresses.append(address)
     return addresses
+
+
+def _observed(qname: str, rdtype: str, response: dns.message.Message) -> Observation | None:
+    """What an accepted answer (udp.py) says; None for a CNAME chain dnspython must judge."""
+    if response.rcode() == dns.rcode.NXDOMAIN:
+        return Observation(qname, rdtype, Outcome.NXDOMAIN)
+    try:
+        rrset = response.resolve_chaining().answer  # type: ignore[attr-defined]
+    except Exception:  # an inconsistent chain: dnspython's resolver says what it is
+        return None
+    values = _presentation_values(rrset, rdtype) if rrset is not None else ()
+    if not values:
+        return Observation(qname, rdtype, Outcome.NO_DATA)
+    return Observation(qname, rdtype, Outcome.ANSWER, values)
 
 
 def _presentation_values(rrset: Iterable[dns.rdata.Rdata], rdtype: str) -> tuple[str, ...]:

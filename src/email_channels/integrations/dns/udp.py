@@ -20,6 +20,7 @@ import asyncio
 import secrets
 import socket
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import dns.flags
@@ -30,6 +31,7 @@ import dns.rcode
 import dns.rdatatype
 
 Server = tuple[str, int]
+_RANDOM = secrets.SystemRandom()
 ROTATE_AFTER = 64  # queries per socket (per source port), as a check sends seven
 
 
@@ -62,24 +64,38 @@ class SharedSocket(asyncio.DatagramProtocol):
         self.transport = None
         self.error_received(exc or ConnectionResetError("DNS socket closed"))
 
+    def register(self, key: tuple[int, Server]) -> asyncio.Future[bytes]:
+        """A waiter for the answer to the query sent with id `key[0]` to server `key[1]`."""
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("DNS socket closed")  # the caller asks dnspython
+        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.pending[key] = waiter
+        return waiter
+
+    def send(self, wire: bytes, server: Server) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("DNS socket closed")
+        self.sent += 1
+        self.transport.sendto(wire, server)
+
+    def release(self, key: tuple[int, Server], waiter: asyncio.Future[bytes]) -> None:
+        """Forget `waiter`; a retired socket closes once nothing waits on it."""
+        if self.pending.get(key) is waiter:
+            del self.pending[key]
+        if self.retired and not self.pending and self.transport is not None:
+            self.transport.close()
+
     async def exchange(
         self, wire: bytes, *, query_id: int, server: Server, seconds: float
     ) -> bytes:
         """Send `wire` to `server`; its answer, or TimeoutError after `seconds`."""
-        if self.transport is None or self.transport.is_closing():
-            raise ConnectionResetError("DNS socket closed")  # the caller asks dnspython
         key = (query_id, server)
-        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self.pending[key] = waiter
+        waiter = self.register(key)
         try:
-            self.sent += 1
-            self.transport.sendto(wire, server)
+            self.send(wire, server)
             return await asyncio.wait_for(waiter, seconds)
         finally:
-            if self.pending.get(key) is waiter:
-                del self.pending[key]
-            if self.retired and not self.pending and self.transport is not None:
-                self.transport.close()
+            self.release(key, waiter)
 
 
 _SOCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedSocket] = (
@@ -154,14 +170,15 @@ class Question:
     Rendering a query with dnspython (`make_query`, `to_wire`) costs more CPU than sending
     it; a setup's names are asked again at every check, so the rendering is kept (resolver.py
     keeps a bounded cache of these). Only the bytes and what an answer is checked against are
-    kept, not the message: a kept `Message` is about five times the size (bench/README.md, S5).
+    kept: a kept `Message` is about five times the size, and even the parsed name (a Name,
+    its labels) doubled what each question kept (bench/README.md, S5).
     """
 
-    __slots__ = ("name", "opcode", "rdclass", "rdtype", "wire")
+    __slots__ = ("opcode", "qname", "rdclass", "rdtype", "wire")
 
     def __init__(self, message: dns.message.Message) -> None:
         question = message.question[0]
-        self.name = question.name
+        self.qname = question.name.to_text()
         self.rdtype = question.rdtype
         self.rdclass = question.rdclass
         self.opcode = dns.opcode.from_flags(message.flags)
@@ -178,7 +195,7 @@ class Question:
             return False
         echoed = response.question[0]
         return (echoed.name, echoed.rdtype, echoed.rdclass) == (
-            self.name,
+            dns.name.from_text(self.qname),
             self.rdtype,
             self.rdclass,
         )
@@ -215,13 +232,83 @@ async def query(
             continue
         except OSError:
             return None
-        try:
-            response = dns.message.from_wire(wire)
-        except Exception:  # malformed: dnspython's resolver decides what that means
-            return None
-        if not question.is_answered_by(response, query_id) or response.flags & dns.flags.TC:
-            return None
-        if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            return None
-        return response
+        return _accepted(question, wire, query_id)
     raise TimeoutError
+
+
+class TimedOut:
+    """No server answered a question of `query_all` before its deadline."""
+
+
+TIMED_OUT = TimedOut()
+Outcome = dns.message.Message | TimedOut | None
+
+
+async def query_all(
+    questions: Sequence[Question],
+    *,
+    servers: list[Server],
+    attempt_seconds: float,
+    deadline: float,
+) -> list[Outcome]:
+    """`query` for every question at once, in rounds, until `deadline` (the loop's clock).
+
+    Per question: its answer (as `query` accepts it), None where dnspython must decide, or
+    TIMED_OUT. A round sends every unanswered question to the round's server and waits for
+    all of them, at most `attempt_seconds`; then the next round asks the next server. The
+    questions of a check wait together: one waiter per question and one wait per round, with
+    no task or coroutine per question. With 200 checks held by a silent server (S4) the
+    lookups of a check took about 40 KB that way (bench/README.md, S5).
+    """
+    outcomes: list[Outcome] = [TIMED_OUT] * len(questions)
+    if not servers or not all(_is_ipv4(address) for address, _ in servers):
+        return [None] * len(questions)
+    loop = asyncio.get_running_loop()
+    # One id per question for all its rounds (a late answer still counts), distinct in the check.
+    ids = _RANDOM.sample(range(65536), len(questions))
+    unanswered = list(range(len(questions)))
+    attempt = 0
+    while unanswered and (remaining := deadline - loop.time()) > 0:
+        server = servers[attempt % len(servers)]
+        attempt += 1
+        waiting: list[tuple[int, SharedSocket, tuple[int, Server], asyncio.Future[bytes]]] = []
+        try:
+            for index in unanswered:
+                shared = await _socket()  # per question: the last one may have been replaced
+                while (ids[index], server) in shared.pending:  # another check's query has it
+                    ids[index] = secrets.randbelow(65536)
+                key = (ids[index], server)
+                waiter = shared.register(key)
+                waiting.append((index, shared, key, waiter))
+                shared.send(questions[index].with_id(ids[index]), server)
+            await asyncio.wait([w for *_, w in waiting], timeout=min(attempt_seconds, remaining))
+        except OSError:  # the socket failed: dnspython decides for every unanswered question
+            for index in unanswered:
+                outcomes[index] = None
+        finally:
+            for _, shared, key, waiter in waiting:
+                shared.release(key, waiter)
+                if not waiter.done():
+                    waiter.cancel()
+        for index, _, _, waiter in waiting:
+            if waiter.cancelled():
+                continue  # unanswered in this round: TIMED_OUT, or None after an OSError
+            if waiter.exception() is not None:  # an ICMP error, or the socket closed
+                outcomes[index] = None
+            else:
+                outcomes[index] = _accepted(questions[index], waiter.result(), ids[index])
+        unanswered = [index for index in unanswered if outcomes[index] is TIMED_OUT]
+    return outcomes
+
+
+def _accepted(question: Question, wire: bytes, query_id: int) -> dns.message.Message | None:
+    """The answer if it is a plain one to `question`; None where dnspython must decide."""
+    try:
+        response = dns.message.from_wire(wire)
+    except Exception:  # malformed: dnspython's resolver decides what that means
+        return None
+    if not question.is_answered_by(response, query_id) or response.flags & dns.flags.TC:
+        return None
+    if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        return None
+    return response
