@@ -27,14 +27,15 @@ except ValueError:
 """
 
 
-def run(fmt: str) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(fmt=fmt)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+def python(script: str) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter: what a process starting with it imports and writes."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
+
+
+def run(fmt: str) -> list[str]:
+    result = python(SCRIPT.format(fmt=fmt))
     assert result.stdout == ""  # logs go to standard error, the commands' output stays clean
     return result.stderr.splitlines()
 
@@ -84,14 +85,7 @@ print(sorted(m for m, module in sys.modules.items()
 
 
 def loaded_by_the_app(call: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", SERVING.format(call=call)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout.strip()
+    return python(SERVING.format(call=call)).stdout.strip()
 
 
 def test_a_serving_process_loads_no_rich() -> None:
