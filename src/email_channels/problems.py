@@ -104,9 +104,10 @@ def render_app_error(error: AppError) -> Response:
     )
 
 
-async def _app_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
-    return render_app_error(exc)
+async def _expected_error(_: Request, exc: Exception) -> Response:
+    response = expected_error_response(exc)
+    assert response is not None  # installed for the expected errors only
+    return response
 
 
 async def _request_validation(_: Request, exc: Exception) -> Response:
@@ -158,10 +159,6 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _database_error(_: Request, exc: Exception) -> Response:
-    return database_unavailable(exc)
-
-
 def database_unavailable(exc: Exception) -> Response:
     """The 503 of a request the database could not serve (`DATABASE_UNAVAILABLE`)."""
     logger.error("database unavailable: %r", exc)
@@ -194,11 +191,22 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+def expected_error_response(exc: BaseException) -> Response | None:
+    """The answer to an error a request may meet (an AppError, the database unreachable);
+    None for any other. The app's handlers answer with it, and so does the fast-read path
+    (ses_setups/fast_reads.py), which runs outside them."""
+    if isinstance(exc, AppError):
+        return render_app_error(exc)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return database_unavailable(exc)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error, FastAPI's own included, as problem+json."""
-    app.add_exception_handler(AppError, _app_error)
+    expected: tuple[type[Exception], ...] = (AppError, *DATABASE_UNAVAILABLE)
+    for error in expected:
+        app.add_exception_handler(error, _expected_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    for error in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(error, _database_error)
     app.add_exception_handler(Exception, _unexpected)

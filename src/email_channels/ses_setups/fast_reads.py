@@ -36,7 +36,7 @@ from email_channels.errors import AppError
 from email_channels.http import json_response
 from email_channels.observability.middleware import identify_caller
 from email_channels.pagination import decode_token
-from email_channels.problems import DATABASE_UNAVAILABLE, database_unavailable, render_app_error
+from email_channels.problems import expected_error_response
 from email_channels.ses_setups.service import LIST_KIND, SesSetupService
 
 LIST_TEMPLATE = "/v1/{workspace_id}/channels/ses-setup"
@@ -111,9 +111,12 @@ class FastReads:
                 return await self._list(scope, workspace_id=match.group(1))
             if (match := _DETAIL_PATH.fullmatch(scope["path"])) is not None:
                 return await self._detail(scope, match.group(1), uuid.UUID(match.group(2)))
-        except DATABASE_UNAVAILABLE as error:
-            # This middleware sits outside FastAPI's exception handlers: the same 503 here.
-            return database_unavailable(error)
+        except Exception as error:
+            # This middleware sits outside FastAPI's exception handlers: answered as they do.
+            response = expected_error_response(error)
+            if response is None:
+                raise
+            return response
         return None
 
     async def _caller(self, scope: Scope, workspace_id: str, route: Route) -> Principal | None:
@@ -169,12 +172,9 @@ class FastReads:
         if principal is None:
             return None
         scope["path_params"]["setup_id"] = str(setup_id)
-        try:
-            detail = await _service(scope).get_checked(
-                workspace_id=principal.workspace_id, setup_id=setup_id
-            )
-        except AppError as error:  # the request is ours now: answered as the handlers do
-            return render_app_error(error)
+        detail = await _service(scope).get_checked(
+            workspace_id=principal.workspace_id, setup_id=setup_id
+        )
         return json_response(detail)
 
 
