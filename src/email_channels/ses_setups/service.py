@@ -229,6 +229,13 @@ class SesSetupService:
         setup.updated_at = now if changed else setup.updated_at
         dns_results = [result.to_json() for result in results]
         setup.dns_results = dns_results
+        stored: dict[str, Any] = {
+            "setup_id": setup.id,
+            "dns_results": dns_results,
+            "dns_verified": verified,
+            "dns_checked_at": checked_at,
+            "updated_at": now if changed else None,
+        }
         driver = self._db.driver
         if driver is not None and not background and (not verified or setup.announced_verified):
             # The common read announces nothing: one statement stores it (no transaction).
@@ -240,25 +247,11 @@ class SesSetupService:
                 schedule=self.schedule,
             )
             if await repository.store_read_check_driver(
-                driver,
-                setup_id=setup.id,
-                dns_results=dns_results,
-                dns_verified=verified,
-                dns_checked_at=checked_at,
-                updated_at=now if changed else None,
-                due_in=due_in,
-                interval=interval,
+                driver, **stored, due_in=due_in, interval=interval
             ):
                 return detail_json(setup, results)
         async with self._db.transaction() as session:
-            await repository.store_check(
-                session,
-                setup_id=setup.id,
-                dns_results=dns_results,
-                dns_verified=verified,
-                dns_checked_at=checked_at,
-                updated_at=now if changed else None,
-            )
+            await repository.store_check(session, **stored)
             # The schedule and the events go in the same transaction as the results (outbox).
             await record_check_outcome(
                 session,
