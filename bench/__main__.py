@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from bench.database import database_url, drop_database, new_database_name, prepare_database
+from bench.load import LoadResult
 from bench.processes import HarnessError, RunningServer, run_load, serving
 from bench.report import Measurement, Report, render_table, write_json
 from bench.scenarios import DNS_DELAY, pick_setups, resident_mb
@@ -120,12 +121,9 @@ def _deep_token(client: httpx.Client, first_url: str, *, setups: int) -> tuple[s
     return token, target
 
 
-def _measure(
-    report: Report, server: RunningServer, page: str, url: str, *, api_key: str, args: Any
-) -> None:
-    load_before = os.getloadavg()[0]
-    print(f"bench: loading {server.kind}, {page} page ...", file=sys.stderr, flush=True)
-    result = run_load(
+def _s1_load(url: str | list[str], server: RunningServer, *, api_key: str, args: Any) -> LoadResult:
+    """One S1 run against `server`, with the command line's client, concurrency and times."""
+    return run_load(
         url=url,
         api_key=api_key,
         client=args.client,
@@ -134,6 +132,14 @@ def _measure(
         duration=args.duration,
         server_pid=server.pid,
     )
+
+
+def _measure(
+    report: Report, server: RunningServer, page: str, url: str, *, api_key: str, args: Any
+) -> None:
+    load_before = os.getloadavg()[0]
+    print(f"bench: loading {server.kind}, {page} page ...", file=sys.stderr, flush=True)
+    result = _s1_load(url, server, api_key=api_key, args=args)
     report.measurements.append(
         Measurement(server=server.kind, page=page, load_before=load_before, result=result)
     )
@@ -201,14 +207,11 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
                 print(
                     "bench: loading service, first and deep page side by side ...", file=sys.stderr
                 )
-                report.side_by_side = run_load(
-                    url=[service.url + paths["first"], service.url + paths["deep"]],
+                report.side_by_side = _s1_load(
+                    [service.url + paths["first"], service.url + paths["deep"]],
+                    service,
                     api_key=seeded.api_key,
-                    client=args.client,
-                    concurrency=args.concurrency,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                    server_pid=service.pid,
+                    args=args,
                 )
             suite: dict[str, Any] = {"setups": setups, "seeded": seeded, "args": args}
             first_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
