@@ -72,12 +72,7 @@ async def insert_leased(
     The lease and the state clock start on the database's clock. A taken tenant name or
     domain is a 409 (the constraints decide).
     """
-    table = SesSetup.__table__
-    values: dict[str, Any] = {
-        column.key: getattr(setup, column.key)
-        for column in table.columns
-        if getattr(setup, column.key) is not None
-    }
+    values = _inserted_values(setup)
     values.update(
         lease_token=token,
         lease_expires_at=database_now(seconds),
@@ -95,11 +90,7 @@ async def insert_leased_driver(
     driver: DriverPool, setup: SesSetup, *, token: uuid.UUID, seconds: float
 ) -> None:
     """`insert_leased` on the driver's pool: the same row, one prepared statement."""
-    values = {
-        column.name: getattr(setup, column.key)
-        for column in SesSetup.__table__.columns
-        if getattr(setup, column.key) is not None and column.name not in _SET_BY_INSERT
-    }
+    values = _inserted_values(setup)
     names = tuple(values)
     try:
         await driver.execute(
@@ -121,6 +112,15 @@ async def insert_leased_driver(
 
 # What the insert sets itself: the lease (on the database clock) and the state clock.
 _SET_BY_INSERT = ("lease_token", "lease_expires_at", "state_changed_at")
+
+
+def _inserted_values(setup: SesSetup) -> dict[str, Any]:
+    """The columns a new setup sets, by name; the lease and the state clock left to the insert."""
+    return {
+        column.name: getattr(setup, column.key)
+        for column in SesSetup.__table__.columns
+        if getattr(setup, column.key) is not None and column.name not in _SET_BY_INSERT
+    }
 
 
 @functools.lru_cache(maxsize=8)  # one set of columns in practice: what a create sets

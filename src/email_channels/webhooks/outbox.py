@@ -51,6 +51,11 @@ def setup_item_json(setup: Any) -> dict[str, Any]:
     }
 
 
+def _event_data(setup: Any) -> dict[str, Any]:
+    """An event's `data`: the workspace and the setup as the list shows it."""
+    return {"workspace_id": setup.workspace_id, "ses_setup": setup_item_json(setup)}
+
+
 def with_event_sql(change_sql: str, *, parameters: int) -> str:
     """`record_event` for a change that is one UPDATE, in the same statement (PostgreSQL).
 
@@ -80,14 +85,13 @@ def event_arguments(
     *, event_type: EventType, setup: Any, occurred_at: datetime | None = None
 ) -> tuple[Any, ...]:
     """The parameters of `with_event_sql`'s event: what `record_event` writes."""
-    data = {"workspace_id": setup.workspace_id, "ses_setup": setup_item_json(setup)}
     return (
         new_event_id(),
         setup.workspace_id,
         setup.id,
         event_type.value,
         occurred_at or utc_now(),
-        json.dumps(data),  # as SQLAlchemy's JSON type writes it
+        json.dumps(_event_data(setup)),  # as SQLAlchemy's JSON type writes it
     )
 
 
@@ -101,7 +105,6 @@ async def record_event(
     """
     event_id = new_event_id()
     now = occurred_at or utc_now()
-    data = {"workspace_id": setup.workspace_id, "ses_setup": setup_item_json(setup)}
     seq = await session.scalar(
         insert(Event)
         .values(
@@ -110,7 +113,7 @@ async def record_event(
             setup_id=setup.id,
             type=event_type.value,
             occurred_at=now,
-            data=data,
+            data=_event_data(setup),
         )
         .returning(Event.seq)
     )
