@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_channels.integrations.ses.client import USER_AGENT, AioBotocoreSes
+import pytest
+
+from email_channels.errors import Conflict
+from email_channels.integrations.ses import identity_arn
+from email_channels.integrations.ses.client import OPERATIONS, USER_AGENT, AioBotocoreSes
 from tests.support.sandbox import DUMMY_CREDENTIALS, SandboxThread
 
 
-async def test_every_call_names_the_service_as_its_user_agent(sandbox: SandboxThread) -> None:
+async def _opened(sandbox: SandboxThread) -> AioBotocoreSes:
     ses = AioBotocoreSes(
         region="us-east-1",
         timeout=5.0,
@@ -19,6 +23,11 @@ async def test_every_call_names_the_service_as_its_user_agent(sandbox: SandboxTh
         ),
     )
     await ses.open()
+    return ses
+
+
+async def test_every_call_names_the_service_as_its_user_agent(sandbox: SandboxThread) -> None:
+    ses = await _opened(sandbox)
     sent: list[tuple[str, str]] = []
 
     def record(request: Any, **_: Any) -> None:
@@ -38,3 +47,40 @@ async def test_every_call_names_the_service_as_its_user_agent(sandbox: SandboxTh
     assert len(sent) == 3
     assert all(agent.split(" ")[0] == USER_AGENT for _, agent in sent), sent
     assert USER_AGENT.startswith("email-channels/")
+
+
+async def test_the_trimmed_model_serves_every_call_and_error_the_adapter_makes(
+    sandbox: SandboxThread,
+) -> None:
+    ses = await _opened(sandbox)
+    sent: list[str] = []
+    ses._client.meta.events.register(
+        "before-call.sesv2", lambda model, **_: sent.append(model.name)
+    )
+    try:
+        description = ses._client.meta.service_model._service_description
+        assert set(description["operations"]) == OPERATIONS
+        assert "documentation" not in description["operations"]["CreateTenant"]
+        domain = "trimmed.example"
+        tenant = await ses.create_tenant("trimmed-acme", tags={"k": "v"})
+        identity = await ses.create_domain_identity(domain, tags={"k": "v"})
+        assert len(identity.dkim_tokens) == 3
+        arn = identity_arn(tenant_arn=tenant.arn, domain=domain)
+        await ses.put_mail_from(domain=domain, mail_from_domain=f"mail.{domain}")
+        await ses.associate(tenant_name="trimmed-acme", resource_arn=arn)
+        assert [name async for name in ses.tenant_names()] == ["trimmed-acme"]
+        assert [name async for name in ses.domain_identities()] == [domain]
+        status = await ses.get_identity_status(domain)
+        assert status is not None
+        assert status.dkim_status == "PENDING"
+        # Errors are parsed by the error shapes the model kept: AlreadyExists, NotFound.
+        with pytest.raises(Conflict):
+            await ses.create_tenant("trimmed-acme", tags={"k": "v"})
+        assert await ses.tenant_tags("no-such-tenant") is None
+        await ses.disassociate(tenant_name="trimmed-acme", resource_arn=arn)
+        await ses.delete_domain_identity(domain)
+        await ses.delete_tenant("trimmed-acme")
+        assert await ses.identity_tags(domain) is None
+    finally:
+        await ses.close()
+    assert set(sent) == OPERATIONS

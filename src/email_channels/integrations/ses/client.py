@@ -182,6 +182,69 @@ def _forget_endpoint_table(client: Any) -> None:
         cache.pop(_ENDPOINT_TABLE, None)
 
 
+# The SES operations this adapter calls (each through `AioBotocoreSes._call`, by this name).
+OPERATIONS = frozenset(
+    {
+        "CreateTenant",
+        "GetTenant",
+        "DeleteTenant",
+        "ListTenants",
+        "CreateEmailIdentity",
+        "GetEmailIdentity",
+        "DeleteEmailIdentity",
+        "ListEmailIdentities",
+        "PutEmailIdentityMailFromAttributes",
+        "CreateTenantResourceAssociation",
+        "DeleteTenantResourceAssociation",
+    }
+)
+
+
+def _keep_used_operations(client: Any) -> None:
+    """Shrink the client's service model to `OPERATIONS`, what their shapes reach, and every
+    error shape; without the documentation.
+
+    The `sesv2` model describes 116 operations and 618 shapes, with their documentation: 1.2
+    MB of Python objects (23,000) that the client keeps for the life of the process, for the
+    11 operations and 89 shapes used here. Trimmed in place (the loader's cache holds the same
+    dict) once the client class is built; the error shapes stay whole, so every error SES
+    answers is still parsed by its code. Without the attributes (another botocore), nothing
+    is trimmed.
+    """
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    description = getattr(model, "_service_description", None)
+    if not isinstance(description, dict) or "shape_names" in vars(model):
+        return  # a list of every shape's name is cached already: leave the model whole
+    operations, shapes = description.get("operations"), description.get("shapes")
+    if not isinstance(operations, dict) or not isinstance(shapes, dict):
+        return
+    if not operations.keys() >= OPERATIONS:
+        return  # an older model: better whole than missing what is called
+    wanted = [name for name, shape in shapes.items() if shape.get("exception")]
+    for name in OPERATIONS:
+        operation = operations[name]
+        refs = [operation.get("input"), operation.get("output"), *operation.get("errors", ())]
+        wanted += [ref["shape"] for ref in refs if ref]
+    kept: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in kept or name not in shapes:
+            continue
+        kept.add(name)
+        shape = shapes[name]
+        refs = [*shape.get("members", {}).values()]
+        refs += [shape[key] for key in ("member", "key", "value") if key in shape]
+        wanted += [ref["shape"] for ref in refs]
+    for name in operations.keys() - OPERATIONS:
+        del operations[name]
+    for name in shapes.keys() - kept:
+        del shapes[name]
+    for entry in (description, *operations.values(), *shapes.values()):
+        entry.pop("documentation", None)
+        for ref in entry.get("members", {}).values():
+            ref.pop("documentation", None)
+
+
 class AioBotocoreSes:
     """The `SesGateway` of one region on aiobotocore, opened by `AioBotocoreRegions`."""
 
@@ -223,6 +286,7 @@ class AioBotocoreSes:
             session.create_client("sesv2", **kwargs)
         )
         _forget_endpoint_table(self._client)
+        _keep_used_operations(self._client)
 
     async def close(self) -> None:
         await self._stack.aclose()
