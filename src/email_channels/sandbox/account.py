@@ -47,8 +47,19 @@ class Account:
 
 
 def random_lower_alnum(length: int) -> str:
-    """Random lowercase letters and digits, the alphabet of tenant ids and DKIM tokens."""
-    return "".join(secrets.choice(_LOWER_ALNUM) for _ in range(length))
+    """Random lowercase letters and digits, the alphabet of tenant ids and DKIM tokens.
+
+    Uniform, from one read of the system's randomness: `secrets.choice` per character read
+    it once per character, 96 system calls for an identity's three tokens (5 % of the
+    emulator's CPU in the bench's S6, py-spy).
+    """
+    alphabet = len(_LOWER_ALNUM)
+    below = 256 - 256 % alphabet  # bytes from here up would favour the first characters
+    chosen: list[str] = []
+    while len(chosen) < length:
+        draw = secrets.token_bytes(2 * length)
+        chosen += (_LOWER_ALNUM[byte % alphabet] for byte in draw if byte < below)
+    return "".join(chosen[:length])
 
 
 def not_found(message: str) -> SesError:
