@@ -11,7 +11,17 @@ from email_channels.sandbox.faults import FaultBook
 from email_channels.sandbox.operations import OPERATIONS
 from email_channels.sandbox.service_model import SesV2Model
 from email_channels.sandbox.state import SesState
-from email_channels.sandbox.store import StateStore, rows_for
+from email_channels.sandbox.store import Row, StateStore, rows_for
+
+
+class _Batch:
+    """The rows of operations applied in memory, written together in one transaction."""
+
+    __slots__ = ("rows", "written")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.rows: list[Row] = []
+        self.written: asyncio.Future[None] = loop.create_future()
 
 
 class SandboxRuntime:
@@ -23,8 +33,14 @@ class SandboxRuntime:
         self.faults = FaultBook()
         self._store = StateStore(state_path)
         self._state = self._store.load()
-        # Saving awaits a worker thread; the lock keeps snapshots from being written out of order.
+        # Held by a reset for its whole length: no operation changes the state meanwhile.
+        # Operations take it only on their way in (their handlers never wait), so it costs
+        # nothing when no reset runs.
         self._lock = asyncio.Lock()
+        # One write at a time, batches in the order they were opened.
+        self._write_lock = asyncio.Lock()
+        self._open: _Batch | None = None  # the batch that changes join until it is written
+        self._writers: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
 
     @classmethod
@@ -35,10 +51,13 @@ class SandboxRuntime:
         return cls(state_path=state_path, account=Account(region, account_id, quotas))
 
     async def apply(self, operation: str, request: JsonObject) -> JsonObject:
-        """Run `operation`; a failing one leaves the state untouched.
+        """Run `operation`; answer once its change is on disk. A failing one leaves the state
+        untouched.
 
         Operations change the state in place (no copy: that would cost as much as the state
-        holds); its journal says which keys changed, and only those are written.
+        holds); its journal says which keys changed, and only those are written. Changes are
+        group-committed: those made while a write is under way are written together in the
+        next transaction, so concurrent operations do not queue one fsync each.
         """
         spec = OPERATIONS[operation]
         if not spec.mutates:
@@ -50,13 +69,22 @@ class SandboxRuntime:
             except BaseException:
                 self._recover()
                 raise
-            await self._commit(state)
-            return response
+            changes = state.journal.take()
+            if not changes:
+                return response
+            batch = self._join(rows_for(state, changes))
+        # Shielded: a request that goes away must not cancel the write of the others.
+        await asyncio.shield(batch.written)
+        return response
 
     async def reset(self) -> None:
         """Empty the state and forget the faults."""
         async with self._lock:
-            await asyncio.to_thread(self._store.clear)
+            if self._open is not None:  # changes made before the reset are written first
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._open.written)
+            async with self._write_lock:
+                await asyncio.to_thread(self._store.clear)
             self._state = SesState()
         self.faults.clear()
 
@@ -96,16 +124,39 @@ class SandboxRuntime:
         """Release hung and delayed requests so the server can stop promptly."""
         self._closing.set()
 
-    async def _commit(self, state: SesState) -> None:
-        """Write what the operation changed (a few rows); on failure, return to what is stored."""
-        changes = state.journal.take()
-        if not changes:
-            return
-        try:
-            await asyncio.to_thread(self._store.write, rows_for(state, changes))
-        except Exception:
-            self._state = await asyncio.to_thread(self._store.load)
-            raise
+    def _join(self, rows: list[Row]) -> _Batch:
+        """Add an operation's rows to the open batch, opening one (and its writer) if none is."""
+        batch = self._open
+        if batch is None:
+            batch = self._open = _Batch(asyncio.get_running_loop())
+            writer = asyncio.create_task(self._write(batch), name="sandbox-write")
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
+        batch.rows += rows
+        return batch
+
+    async def _write(self, batch: _Batch) -> None:
+        """Write `batch` in one transaction once the write before it is done."""
+        async with self._write_lock:
+            if self._open is batch:
+                self._open = None  # from here, changes go to the next batch
+            if batch.written.done():
+                return  # failed with the batch before it
+            try:
+                await asyncio.to_thread(self._store.write, batch.rows)
+            except Exception as exc:
+                self._write_failed(batch, exc)
+            else:
+                batch.written.set_result(None)
+
+    def _write_failed(self, batch: _Batch, exc: Exception) -> None:
+        """Fail the batch, and the one open after it (made on top of it); return to what is
+        stored. Synchronous, so that no operation runs on the state being replaced."""
+        failed = [batch] if self._open is None else [batch, self._open]
+        self._open = None
+        for each in failed:
+            each.written.set_exception(exc)
+        self._state = self._store.load()
 
     def _recover(self) -> None:
         """A handler failed: put back whatever it changed before it did."""
