@@ -6,12 +6,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.models import SesSetup
@@ -174,6 +175,46 @@ async def test_reconcile_leaves_a_create_that_waits_in_ses_alone(
         row = (await session.scalars(select(SesSetup))).one()
     assert (row.state, row.lease_token) == ("active", None)
     assert row.provisioning_steps == ["tenant", "identity", "association"]
+
+
+async def test_a_create_taken_over_during_its_first_round_stops_and_leaves_nothing_behind(
+    api: Api, sandbox: SandboxThread, database_url: str, tmp_path: Path
+) -> None:
+    """The create's second round runs beside its renewal: every step was recorded as intent
+    at the insert, so the actor that took over undoes the association too."""
+    headers = await api.key()
+    body = _body()
+    sandbox.add_fault(operation="CreateTenant", error_code=None, delay_seconds=1.0)
+    creating = asyncio.ensure_future(
+        api.client.post(URL.format(workspace="ws1"), json=body, headers=headers)
+    )
+    await _until_fault_taken(sandbox)
+    async with api.database.transaction() as session:
+        row = (await session.scalars(select(SesSetup))).one()
+        assert row.provisioning_steps == ["tenant", "identity", "association"]
+        # Another actor's claim, as after this one's lease had run out.
+        await session.execute(
+            update(SesSetup)
+            .where(SesSetup.id == row.id)
+            .values(
+                lease_token=uuid.uuid4(),
+                lease_expires_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
+    response = await creating
+    assert response.status_code == 503, response.text
+    assert "taken over" in response.json()["detail"]
+    assert len(_resources(sandbox)[2]) == 1  # the second round ran beside the renewal
+
+    env = service_environment(
+        database_url=database_url, ses_mode="aws", ses_endpoint_url=sandbox.endpoint_url
+    )
+    status, out, err = await run_cli("reconcile", "--older-than", "0", env=env, cwd=tmp_path)
+    assert status == 0, err
+    assert str(row.id) in out  # reconcile rolled it back
+    assert _resources(sandbox) == (set(), set(), set())
+    async with api.database.read() as connection:
+        assert (await connection.execute(select(SesSetup.id))).first() is None
 
 
 class RegionSpy:
