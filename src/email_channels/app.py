@@ -48,9 +48,8 @@ SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
 def lease_seconds(settings: Settings) -> float:
     """How long a lease on a setup lasts: longer than the longest wait between renewals.
 
-    Its holder renews it with each round of SES calls, and one round takes at most
-    `UPSTREAM_TIMEOUT` (its retries included); a create's second round runs beside its
-    renewal, so a lease taken at the insert outlasts both rounds.
+    Its holder renews it before each round of SES calls, and one round takes at most
+    `UPSTREAM_TIMEOUT` (its retries included).
     """
     return max(60.0, 3 * settings.upstream_timeout)
 

@@ -180,8 +180,8 @@ async def test_reconcile_leaves_a_create_that_waits_in_ses_alone(
 async def test_a_create_taken_over_during_its_first_round_stops_and_leaves_nothing_behind(
     api: Api, sandbox: SandboxThread, database_url: str, tmp_path: Path
 ) -> None:
-    """The create's second round runs beside its renewal: every step was recorded as intent
-    at the insert, so the actor that took over undoes the association too."""
+    """The renewal before the second round finds the lease taken: no association is asked
+    for, and the actor that took over undoes what the row recorded."""
     headers = await api.key()
     body = _body()
     sandbox.add_fault(operation="CreateTenant", error_code=None, delay_seconds=1.0)
@@ -191,7 +191,7 @@ async def test_a_create_taken_over_during_its_first_round_stops_and_leaves_nothi
     await _until_fault_taken(sandbox)
     async with api.database.transaction() as session:
         row = (await session.scalars(select(SesSetup))).one()
-        assert row.provisioning_steps == ["tenant", "identity", "association"]
+        assert row.provisioning_steps == ["tenant", "identity"]
         # Another actor's claim, as after this one's lease had run out.
         await session.execute(
             update(SesSetup)
@@ -204,7 +204,7 @@ async def test_a_create_taken_over_during_its_first_round_stops_and_leaves_nothi
     response = await creating
     assert response.status_code == 503, response.text
     assert "taken over" in response.json()["detail"]
-    assert len(_resources(sandbox)[2]) == 1  # the second round ran beside the renewal
+    assert _resources(sandbox)[2] == set()  # nothing associated without the lease
 
     env = service_environment(
         database_url=database_url, ses_mode="aws", ses_endpoint_url=sandbox.endpoint_url

@@ -2,19 +2,16 @@
 
 One owner at a time: whoever drives a setup's SES resources (a create, a delete, reconcile)
 holds the row's lease (a token and an expiry on the database's clock). It renews the lease
-with each round of SES calls, and every write that ends its work is conditional on the
-token, so a late or duplicate actor changes nothing.
+before each SES call that makes or removes a resource or an association (a create's MAIL
+FROM, an attribute of an identity the row already records, runs beside that renewal), and
+every write that ends its work is conditional on the token, so a late or duplicate actor
+changes nothing.
 
 A create writes the row first (`provisioning`, its unique constraints reserving the names),
-with every step it may take recorded as intent before SES is touched; then calls SES, and a
-failure undoes in reverse order what of those steps SES has. Its second round (MAIL FROM and
-the association) runs beside the renewal that records the first round's ARNs: the steps it
-takes are already recorded, and should the renewal find the lease taken over, the new holder
-undoes them (an association goes with its tenant) and this create stops with LeaseLost.
-
-A delete marks the row `deleting`, tears SES down, then removes the row. Before a tenant or
-identity is deleted its tags are read: one tagged with another setup is never touched (fenced
-deletes).
+then calls SES; each step that may have been applied is recorded on the row before the next
+one starts, and a failure undoes them in reverse order. A delete marks the row `deleting`,
+tears SES down, then removes the row. Before a tenant or identity is deleted its tags are read:
+one tagged with another setup is never touched (fenced deletes).
 """
 
 from __future__ import annotations
@@ -141,7 +138,7 @@ class SetupLifecycle:
     async def create(self, setup: SesSetup) -> None:
         """Insert `setup` and provision it in SES; on failure undo, then raise."""
         lease = self.lease(setup.id)
-        setup.provisioning_steps = list(ALL_STEPS)  # the intent, before SES is touched
+        setup.provisioning_steps = [TENANT, IDENTITY]  # the intent, before SES is touched
         if self._db.driver is not None:
             await repository.insert_leased_driver(
                 self._db.driver, setup, token=lease.token, seconds=lease.seconds
@@ -204,17 +201,24 @@ class SetupLifecycle:
         setup.dkim_tokens = list(identity.dkim_tokens)
         setup.signing_hosted_zone = identity.signing_hosted_zone
         setup.provisioning_steps = list(ALL_STEPS)
-        # The renewal first: a lost lease is the answer, whatever else the round met.
+        resource_arn = setup.identity_arn
+
+        async def associate() -> None:
+            # The association is a step of its own: the row records it (and the lease is
+            # renewed) before it is asked for. MAIL FROM is an attribute of the identity,
+            # already recorded, so it need not wait for that write.
+            await self._renew_provisioned(setup, lease)
+            await ses.associate(tenant_name=setup.tenant_name, resource_arn=resource_arn)
+
         await _all(
-            self._renew_provisioned(setup, lease),
             ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
-            ses.associate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn),
+            associate(),
         )
 
     async def _renew_provisioned(self, setup: SesSetup, lease: Lease) -> None:
-        """Renew the lease, recording what the first round made (its ARNs)."""
+        """Renew the lease with what the first round made (ARNs, every step as intent)."""
         if self._db.driver is None:
             await lease.renew(
                 tenant_arn=setup.tenant_arn,
