@@ -19,7 +19,11 @@ import threading
 import time
 from typing import Any
 
-import uvicorn
+from email_channels.observability.serving import without_unused_packages
+
+without_unused_packages()  # as `email-channels serve` does, before uvicorn is imported
+
+import uvicorn  # noqa: E402
 
 WATCH_INTERVAL = 0.5  # seconds between checks of the parent and the deadline
 FORCED_EXIT_AFTER = 15.0  # seconds a graceful shutdown may take before the process just ends
@@ -28,10 +32,6 @@ BENCH_RATE_LIMIT = 10_000_000  # requests per minute per key: far above any rate
 
 def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str, dns_port: int) -> Any:
     """The real application, configured explicitly (no `.env`, no EMAIL_CHANNELS_* leaks)."""
-    from email_channels.observability.serving import without_rich
-
-    without_rich()  # as `email-channels serve` does
-
     from email_channels.app import create_app
     from email_channels.config import SesMode, Settings
     from email_channels.observability.logs import configure_logging

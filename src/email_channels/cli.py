@@ -118,9 +118,9 @@ def serve(
     """Migrate the database, then serve the API (with the background worker, by default)."""
     import os
 
-    from email_channels.observability.serving import without_rich
+    from email_channels.observability.serving import without_unused_packages
 
-    without_rich()  # before anything imports structlog
+    without_unused_packages()  # before anything imports structlog or uvicorn
 
     import uvicorn
 

@@ -73,7 +73,7 @@ def test_text_format_writes_a_plain_traceback_without_local_variables() -> None:
 
 SERVING = """
 import sys
-from email_channels.observability.serving import without_rich
+from email_channels.observability.serving import without_unused_packages
 {call}
 import email_channels.app
 from email_channels.observability.logs import configure_logging
@@ -89,6 +89,26 @@ def loaded_by_the_app(call: str) -> str:
 
 
 def test_a_serving_process_loads_no_rich() -> None:
-    assert loaded_by_the_app("without_rich()") == "[]"
+    assert loaded_by_the_app("without_unused_packages()") == "[]"
     # Without the call, structlog loads rich (installed here with the test tools).
     assert loaded_by_the_app("") != "[]"
+
+
+WATCHER = """
+import sys
+from email_channels.observability.serving import without_unused_packages
+{call}
+import uvicorn
+from uvicorn.supervisors import ChangeReload
+print(sys.modules.get("watchfiles") is not None, ChangeReload.__name__)
+"""
+
+
+def test_a_serving_process_loads_no_file_watcher() -> None:
+    # uvicorn falls back to its standard-library watcher; `serve` never reloads anyway.
+    assert python(WATCHER.format(call="without_unused_packages()")).stdout.split() == [
+        "False",
+        "StatReload",
+    ]
+    # Without the call, uvicorn imports watchfiles (installed here with uvicorn[standard]).
+    assert python(WATCHER.format(call="")).stdout.split() == ["True", "WatchFilesReload"]

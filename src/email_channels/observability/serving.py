@@ -20,25 +20,32 @@ from email_channels.config import SesMode, Settings
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def without_rich() -> None:
-    """Keep `rich` and `pygments` out of this process: call it first in a serving process.
+def without_unused_packages() -> None:
+    """Keep packages a serving process never uses out of it: call it first in such a process.
 
-    When they are installed (typer and the test tools bring them), structlog imports rich
-    for tracebacks it would draw in the console format, and httpx imports both for its own
-    command line. The service writes tracebacks plainly (observability/logs.py) and has no
-    use for httpx's command line, so in a serving process they were 3 MB of resident memory
-    that did nothing (bench/README.md, S5). A None in `sys.modules` makes their import fail
-    as if they were not installed (typer then formats its messages plainly). It has no
-    effect on what is already imported: call it before anything imports structlog or httpx.
+    - `rich` and `pygments`: when they are installed (typer and the test tools bring them),
+      structlog imports rich for tracebacks it would draw in the console format, and httpx
+      imports both for its own command line. The service writes tracebacks plainly
+      (observability/logs.py) and has no use for httpx's command line: 3 MB of resident
+      memory that did nothing (bench/README.md, S5).
+    - `watchfiles`: uvicorn imports it, when installed, for its `--reload` mode, which
+      `serve` does not offer (uvicorn's own fallback watcher is in the standard library):
+      1.1 MB.
+
+    A None in `sys.modules` makes their import fail as if they were not installed (typer
+    then formats its messages plainly). It has no effect on what is already imported: call
+    it before anything imports structlog, httpx or uvicorn.
     """
     if "structlog" not in sys.modules and "httpx" not in sys.modules:
         for name in ("rich", "pygments"):
             sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    if "uvicorn" not in sys.modules:
+        sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
 
 
 def serving_app() -> Any:
-    """uvicorn's factory in `serve`'s processes: the app from the environment, without rich."""
-    without_rich()
+    """uvicorn's factory in `serve`'s processes: the app from the environment."""
+    without_unused_packages()
     from email_channels.app import create_app_from_environment
 
     return create_app_from_environment()
