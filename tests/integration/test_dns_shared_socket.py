@@ -139,14 +139,22 @@ async def _query_all(
     return [(o.outcome, o.values, o.detail) for o in observations]
 
 
-async def test_query_all_answers_every_question_and_moves_the_source_port() -> None:
-    server, port = await _server(answer=True, delay=0.01)
-    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=2.0, lifetime=4.0)
-    names = [f"b{index}.shared.example" for index in range(3 * ROTATE_AFTER)]
+async def _asked_together(
+    names: list[str], *, attempt: float, seconds: float, **server: Any
+) -> tuple[EchoTxt, list[tuple[Outcome, tuple[str, ...], str | None]]]:
+    """`names` asked in one `query_all` of a lookup of `EchoTxt(**server)`; the server, what
+    each name got."""
+    echo, port = await _server(**server)
+    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=attempt, lifetime=4.0)
     try:
-        seen = await _query_all(lookup, names, seconds=4.0)
+        return echo, await _query_all(lookup, names, seconds=seconds)
     finally:
-        server.close()
+        echo.close()
+
+
+async def test_query_all_answers_every_question_and_moves_the_source_port() -> None:
+    names = [f"b{index}.shared.example" for index in range(3 * ROTATE_AFTER)]
+    server, seen = await _asked_together(names, attempt=2.0, seconds=4.0, answer=True, delay=0.01)
     assert seen == [(Outcome.ANSWER, (f"{name}.",), None) for name in names]
     assert len(server.ports) >= 3  # a fresh socket every ROTATE_AFTER queries
     assert set(server.asked.values()) == {1}
@@ -154,13 +162,8 @@ async def test_query_all_answers_every_question_and_moves_the_source_port() -> N
 
 
 async def test_query_all_asks_again_each_attempt_and_fails_at_the_deadline() -> None:
-    server, port = await _server(answer=False)
-    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.1, lifetime=4.0)
     names = [f"s{index}.shared.example" for index in range(7)]
-    try:
-        seen = await _query_all(lookup, names, seconds=0.35)
-    finally:
-        server.close()
+    server, seen = await _asked_together(names, attempt=0.1, seconds=0.35, answer=False)
     assert seen == [(Outcome.FAILURE, (), "timed out")] * 7
     assert all(server.asked[f"{name}."] >= 3 for name in names)  # one send per attempt
     assert _waiting_on_shared_sockets() == 0
@@ -169,13 +172,8 @@ async def test_query_all_asks_again_each_attempt_and_fails_at_the_deadline() -> 
 async def test_query_all_counts_an_answer_to_an_earlier_attempt() -> None:
     # Answers come 0.15 s late, attempts last 0.1 s: each answer lands during the next
     # attempt, which asked again with the same id, and is taken.
-    server, port = await _server(answer=True, delay=0.15)
-    lookup = DnsPythonLookup(nameservers=[("127.0.0.1", port)], timeout=0.1, lifetime=4.0)
     names = [f"l{index}.shared.example" for index in range(7)]
-    try:
-        seen = await _query_all(lookup, names, seconds=2.0)
-    finally:
-        server.close()
+    _, seen = await _asked_together(names, attempt=0.1, seconds=2.0, answer=True, delay=0.15)
     assert seen == [(Outcome.ANSWER, (f"{name}.",), None) for name in names]
 
 
