@@ -84,7 +84,7 @@ class DnsPythonLookup:
         for index, (name, rdtype) in enumerate(queries):
             qname, qtype = name.rstrip(".").lower(), rdtype.upper()
             try:
-                question = self._questions.get((qname, qtype)) or self._question(qname, qtype)
+                question = self._question(qname, qtype)
             except Exception:
                 continue  # not a name to send as it is: dnspython's resolver says why
             asked.append((index, qname, qtype))
@@ -148,7 +148,7 @@ class DnsPythonLookup:
         servers = self._udp_servers()
         if not servers:
             return None
-        question = self._questions.get((qname, rdtype)) or self._question(qname, rdtype)
+        question = self._question(qname, rdtype)
         try:
             response = await udp.query(
                 question,
@@ -163,6 +163,10 @@ class DnsPythonLookup:
         return _observed(qname, rdtype, response)
 
     def _question(self, qname: str, rdtype: str) -> udp.Question:
+        """The query for `qname` and `rdtype`, rendered once and kept (QUESTIONS_KEPT)."""
+        kept = self._questions.get((qname, rdtype))
+        if kept is not None:
+            return kept
         resolver = self._resolver
         request = dns.message.make_query(dns.name.from_text(qname), rdtype)
         request.use_edns(
