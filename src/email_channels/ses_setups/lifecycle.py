@@ -210,11 +210,13 @@ class SetupLifecycle:
             await self._renew_provisioned(setup, lease)
             await ses.associate(tenant_name=setup.tenant_name, resource_arn=resource_arn)
 
+        # The association first: its renewal's round trip to the database then overlaps the
+        # building of MAIL FROM's request, instead of starting after it.
         await _all(
+            associate(),
             ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
-            associate(),
         )
 
     async def _renew_provisioned(self, setup: SesSetup, lease: Lease) -> None:
