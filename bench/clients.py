@@ -60,6 +60,10 @@ class RawConnection:
         status, _ = await self._exchange(self._request)
         return status
 
+    async def get_answer(self) -> tuple[int, bytes]:
+        """GET the URL; the status and the answer's body."""
+        return await self._exchange(self._request)
+
     async def post_json(self, body: bytes) -> tuple[int, bytes]:
         """POST `body` (JSON) to the URL; the status and the answer's body."""
         head = (

@@ -11,8 +11,9 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -20,6 +21,8 @@ import httpx
 from bench.clients import RawConnection, RequestFailed
 from bench.load import LoadResult, percentile
 from email_channels.ses_setups.records import ExpectedRecord, expected_records
+
+T = TypeVar("T")
 
 SES_DELAY = 0.100  # S3: added to every SES call
 DNS_DELAY = 0.050  # S2: added to every DNS answer
@@ -82,21 +85,44 @@ class Latencies:
 
 def detail_latencies(base: str, *, setup_id: str, api_key: str, requests: int) -> Latencies:
     """S2: GET the verified setup `requests` times, one at a time (after two unmeasured)."""
+    return _run(_detail_latencies(base, setup_id=setup_id, api_key=api_key, requests=requests))
+
+
+async def _detail_latencies(base: str, *, setup_id: str, api_key: str, requests: int) -> Latencies:
     result = Latencies()
-    headers = {"Authorization": f"Bearer {api_key}"}
-    url = f"{base}/{setup_id}"
-    with httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
+    # The raw keep-alive connection of S1's generator (bench/clients.py): httpx cost about
+    # 1 ms of each answer here, the harness's time, not the service's.
+    connection = RawConnection(f"{base}/{setup_id}", authorization=f"Bearer {api_key}")
+    try:
         for index in range(requests + 2):
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                result.errors.append(f"HTTP {response.status_code}")
-            elif not response.json()["dns_verified"]:
+            timed = await _timed(connection, result, connection.get_answer())
+            if timed is None:
+                continue
+            elapsed, status, answer = timed
+            if status != 200:
+                result.errors.append(f"HTTP {status}")
+            elif not json.loads(answer)["dns_verified"]:
                 result.errors.append("not verified")
             elif index >= 2:
                 result.seconds.append(elapsed)
+    finally:
+        await connection.aclose()
     return result
+
+
+async def _timed(
+    connection: RawConnection, result: Latencies, exchange: Awaitable[tuple[int, bytes]]
+) -> tuple[float, int, bytes] | None:
+    """One exchange on `connection`: (seconds, status, body), or None with the error noted."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT):
+            status, answer = await exchange
+    except (TimeoutError, RequestFailed) as error:
+        await connection.aclose()  # a late answer must not be read as the next one
+        result.errors.append(repr(error))
+        return None
+    return time.perf_counter() - started, status, answer
 
 
 def _delay_creates(sandbox_url: str, *, times: int) -> None:
@@ -115,26 +141,34 @@ def _delay_creates(sandbox_url: str, *, times: int) -> None:
 
 def create_latencies(base: str, *, sandbox_url: str, api_key: str, creates: int) -> Latencies:
     """S3: `creates` creates one at a time, every SES call of them 100 ms late."""
-    result = Latencies()
-    headers = {"Authorization": f"Bearer {api_key}"}
     _delay_creates(sandbox_url, times=creates)
     try:
-        with httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT, trust_env=False) as client:
-            stamp = time.time_ns()
-            for index in range(creates):
-                body = {
-                    "tenant_name": f"s3-{stamp}-{index}",
-                    "domain_identity": f"s3-{index}.c{stamp}.bench-create.example",
-                }
-                started = time.perf_counter()
-                response = client.post(base, json=body)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 201:
-                    result.errors.append(f"HTTP {response.status_code}")
-                else:
-                    result.seconds.append(elapsed)
+        return _run(_create_latencies(base, api_key=api_key, creates=creates))
     finally:
         httpx.delete(f"{sandbox_url}/_sandbox/faults", timeout=REQUEST_TIMEOUT)
+
+
+async def _create_latencies(base: str, *, api_key: str, creates: int) -> Latencies:
+    result = Latencies()
+    connection = RawConnection(base, authorization=f"Bearer {api_key}")  # as S2's
+    stamp = time.time_ns()
+    try:
+        for index in range(creates):
+            body = {
+                "tenant_name": f"s3-{stamp}-{index}",
+                "domain_identity": f"s3-{index}.c{stamp}.bench-create.example",
+            }
+            exchange = connection.post_json(json.dumps(body).encode())
+            timed = await _timed(connection, result, exchange)
+            if timed is None:
+                continue
+            elapsed, status, _ = timed
+            if status != 201:
+                result.errors.append(f"HTTP {status}")
+            else:
+                result.seconds.append(elapsed)
+    finally:
+        await connection.aclose()
     return result
 
 
@@ -286,12 +320,16 @@ async def _creates_at_scale(
 
 def creates_at_scale(base: str, *, api_key: str, creates: int, concurrency: int) -> ScaleResult:
     """S6: `creates` creates, `concurrency` at a time, against the seeded sandbox."""
-    scale = _creates_at_scale(base, api_key=api_key, creates=creates, concurrency=concurrency)
+    return _run(_creates_at_scale(base, api_key=api_key, creates=creates, concurrency=concurrency))
+
+
+def _run(scenario: Coroutine[Any, Any, T]) -> T:
+    """Run a scenario's client on uvloop when it is installed, as the servers run."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(scale)
-    return uvloop.run(scale)
+        return asyncio.run(scenario)
+    return uvloop.run(scenario)
 
 
 def resident_mb(pid: int) -> float | None:
