@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from email_channels.ses_setups import repository
+from email_channels.ses_setups import background_repository, repository
 from email_channels.ses_setups.models import SesSetup
+from email_channels.webhooks.models import Event
 from tests.support.fixtures_api import Api
 from tests.support.processes import run_cli, service_environment
 
@@ -71,6 +72,15 @@ async def test_reconcile_leaves_recent_work_alone(api: Api, sandbox: Any) -> Non
     assert len(sandbox.state()["tenants"]) == 1
 
 
+async def _events(api: Api, setup_id: str) -> list[str]:
+    async with api.database.transaction() as session:
+        return list(
+            await session.scalars(
+                select(Event.type).where(Event.setup_id == uuid.UUID(setup_id)).order_by(Event.seq)
+            )
+        )
+
+
 async def test_reconcile_finishes_an_interrupted_delete(api: Api, sandbox: Any) -> None:
     headers = await api.key()
     setup = await api.create_setup(headers, **_body())
@@ -88,6 +98,42 @@ async def test_reconcile_finishes_an_interrupted_delete(api: Api, sandbox: Any) 
     assert report.deleted == [uuid.UUID(setup["id"])]
     assert sandbox.state() == EMPTY
     assert (await api.client.get(f"{URL}/{setup['id']}", headers=headers)).status_code == 404
+    assert await _events(api, setup["id"]) == ["ses_setup.created", "ses_setup.deleted"]
+
+
+async def test_reconcile_finishes_an_interrupted_expiry_as_an_expiry(
+    api: Api, sandbox: Any
+) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, **_body())
+    async with api.database.transaction() as session:  # the worker died after this step
+        expired, referenced = await background_repository.claim_expired(
+            session, ttl=0, token=uuid.uuid4(), seconds=-1
+        )
+    assert expired is not None
+    assert str(expired.id) == setup["id"]
+    assert not referenced
+
+    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(0))
+
+    assert report.deleted == [uuid.UUID(setup["id"])]
+    assert sandbox.state() == EMPTY
+    assert await _events(api, setup["id"]) == ["ses_setup.created", "ses_setup.expired"]
+
+
+async def test_a_delete_that_takes_over_a_dead_expiry_is_the_clients_delete(
+    api: Api, sandbox: Any
+) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, **_body())
+    async with api.database.transaction() as session:
+        await background_repository.claim_expired(session, ttl=0, token=uuid.uuid4(), seconds=-1)
+
+    response = await api.client.delete(f"{URL}/{setup['id']}", headers=headers)
+
+    assert response.status_code == 204
+    assert sandbox.state() == EMPTY
+    assert await _events(api, setup["id"]) == ["ses_setup.created", "ses_setup.deleted"]
 
 
 async def test_reconcile_reports_what_it_could_not_finish(api: Api, sandbox: Any) -> None:

@@ -159,7 +159,7 @@ class SetupJobs:
             return 0
         lease.setup_id = setup.id
         try:
-            await lifecycle.finish_delete(setup, lease, event=EventType.EXPIRED)
+            await lifecycle.finish_delete(setup, lease)  # announced `expired`
         except (AppError, LeaseLost):
             # The row stays `deleting`; reconcile finishes it once the lease runs out.
             logger.exception("expiry of %s: teardown failed", setup.id)

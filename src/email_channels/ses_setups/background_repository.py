@@ -17,6 +17,7 @@ from email_channels.db.clock import database_now
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.repository import VISIBLE_STATES
 from email_channels.use_cases.models import UseCase
+from email_channels.webhooks.outbox import EventType
 
 
 def _due(column: Any) -> ColumnElement[bool]:
@@ -191,6 +192,7 @@ async def claim_expired(
                 state_changed_at=database_now(),
                 lease_token=token,
                 lease_expires_at=database_now(seconds),
+                teardown_event=EventType.EXPIRED.value,
             )
             .returning(SesSetup.__table__)
             .execution_options(synchronize_session=False)

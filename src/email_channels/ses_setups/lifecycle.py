@@ -270,14 +270,14 @@ class SetupLifecycle:
         assert setup is not None
         await self.finish_delete(setup, lease)
 
-    async def finish_delete(
-        self, setup: SesSetup, lease: Lease, *, event: EventType = EventType.DELETED
-    ) -> None:
-        """Tear down a setup whose `deleting` row `lease` holds, then forget the row.
+    async def finish_delete(self, setup: SesSetup, lease: Lease) -> None:
+        """Tear down a setup whose `deleting` row `lease` holds, then forget the row, with the
+        event its claim recorded (`ses_setup.deleted` or `ses_setup.expired`).
 
         On failure the row stays `deleting`: readable and unchanged for clients, closed to
         new use cases (part of it may be gone from SES), and free for a retry to take over.
         """
+        event = EventType(setup.teardown_event or EventType.DELETED)
         try:
             await self._remove(setup, lease, steps=ALL_STEPS, untagged_ok=True)
         except LeaseLost:

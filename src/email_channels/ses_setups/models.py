@@ -57,6 +57,10 @@ class SesSetup(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, nullable=True, default=None
     )
+    # The event a teardown announces once done, set by the claim that started it (a DELETE:
+    # `ses_setup.deleted`; the worker's expiry: `ses_setup.expired`), so that whoever
+    # finishes it after its holder died (`reconcile`) announces the same. NULL: deleted.
+    teardown_event: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # --- background work (DESIGN.md section 8) ---

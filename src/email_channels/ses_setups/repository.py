@@ -408,6 +408,8 @@ async def claim_delete(
                     state_changed_at=database_now(),
                     lease_token=token,
                     lease_expires_at=database_now(seconds),
+                    # A DELETE that takes over an expiry whose holder died is the client's.
+                    teardown_event=EventType.DELETED.value,
                 )
             )
         )
