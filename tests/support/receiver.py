@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+TLS = Path(__file__).parent / "tls"  # a test CA and two certificates it signed (README there)
+
+
+def trusting_the_test_ca() -> ssl.SSLContext:
+    """A client context that trusts only the test CA of tests/support/tls/."""
+    return ssl.create_default_context(cafile=TLS / "ca.pem")
 
 
 @dataclass(frozen=True)
@@ -41,20 +50,45 @@ def always_ok(path: str, number: int) -> int | str:
 
 
 class Receiver:
-    """A threading HTTP server; `received` lists every request in arrival order."""
+    """A threading HTTP server; `received` lists every request in arrival order.
 
-    def __init__(self, behaviour: Behaviour = always_ok) -> None:
+    `certificate`: the name of a certificate in tests/support/tls/ (`localhost`,
+    `elsewhere.test`); the receiver then speaks HTTPS with it, its URL names `localhost`, and
+    `server_names` lists the TLS server name (SNI) of each connection.
+    """
+
+    def __init__(self, behaviour: Behaviour = always_ok, *, certificate: str | None = None) -> None:
         self.behaviour = behaviour
         self.received: list[Received] = []
+        self.server_names: list[str | None] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if certificate is not None:
+            self._scheme = "https"
+            self._server.socket = self._tls(certificate).wrap_socket(
+                self._server.socket, server_side=True
+            )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str = "/hook") -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        if self._scheme == "https":
+            host = "localhost"  # the certificate's name; it resolves to 127.0.0.1
+        return f"{self._scheme}://{host}:{port}{path}"
+
+    def _tls(self, certificate: str) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS / f"{certificate}.pem", TLS / f"{certificate}.key")
+
+        def record(_: ssl.SSLObject, server_name: str | None, __: ssl.SSLContext) -> None:
+            with self._lock:
+                self.server_names.append(server_name)
+
+        context.sni_callback = record
+        return context
 
     def __enter__(self) -> Receiver:
         self._thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 import uuid
 from datetime import datetime
@@ -52,14 +53,19 @@ class Deliverer:
         retry_scale: float,
         allow_private: bool,
         batch: int = 20,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """`verify`: whom a receiver's certificate must chain to; by default the CA bundle
+        httpx trusts (tests pass a context that trusts their own CA)."""
         self._db = db
         self._timeout = timeout
         self._retry_scale = retry_scale
         self._allow_private = allow_private
         self._batch = batch
         # Redirects are not followed (a redirect is a failed attempt), proxies not used.
-        self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=timeout)
+        self._client = httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, timeout=timeout, verify=verify
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
