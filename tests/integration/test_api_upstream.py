@@ -222,6 +222,21 @@ async def test_a_bad_request_from_ses_is_a_422_naming_the_field(api: Api, sandbo
     assert sandbox.state() == EMPTY
 
 
+async def test_when_both_steps_of_the_second_round_fail_mail_froms_refusal_is_answered(
+    api: Api, sandbox: Any
+) -> None:
+    sandbox.add_fault(
+        operation="PutEmailIdentityMailFromAttributes",
+        error_code="BadRequestException",
+        http_status=400,
+    )
+    sandbox.add_fault(operation="CreateTenantResourceAssociation", http_status=503, times=10)
+    response = await api.client.post(URL, json=_body(), headers=await api.key())
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["domain_identity"]
+    assert sandbox.state() == EMPTY
+
+
 async def test_a_delete_that_fails_half_way_is_finished_by_a_retry(api: Api, sandbox: Any) -> None:
     headers = await api.key()
     setup = await api.create_setup(headers, **_body())

@@ -210,13 +210,16 @@ class SetupLifecycle:
             await self._renew_provisioned(setup, lease)
             await ses.associate(tenant_name=setup.tenant_name, resource_arn=resource_arn)
 
-        # The association first: its renewal's round trip to the database then overlaps the
-        # building of MAIL FROM's request, instead of starting after it.
+        # The association starts first, so that its renewal's round trip to the database
+        # overlaps the building of MAIL FROM's request instead of following it; MAIL FROM
+        # still comes first among the outcomes, so its failure is the one answered when both
+        # fail (a refused MAIL FROM domain is the client's 422, not the association's 502).
+        association = asyncio.ensure_future(associate())
         await _all(
-            associate(),
             ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
+            association,
         )
 
     async def _renew_provisioned(self, setup: SesSetup, lease: Lease) -> None:
