@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from email_channels.sandbox.store import StateStore
 from tests.support.processes import free_port, stop
 from tests.support.sandbox import SandboxThread
 from tests.support.sandbox_process import sandbox_state_when_up, serve_sandbox, ses_client
@@ -107,6 +110,44 @@ def test_a_json_state_file_is_migrated_on_first_start(tmp_path: Path, configured
     finally:
         again.stop()
     assert names == ["zeta", "alpha", "new"]
+
+
+def test_the_import_commits_with_an_fsync_before_the_json_file_is_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store's commits skip the fsync (a kill -9 loses nothing without it); the import
+    # must not, since the rename after it forgets the JSON file for good.
+    statements: list[str] = []
+    connect = StateStore._connect
+
+    def traced(store: StateStore) -> sqlite3.Connection:
+        connection = connect(store)
+        connection.set_trace_callback(statements.append)
+        return connection
+
+    def renamed(source: Any, target: Any) -> None:
+        statements.append(f"rename {Path(source).name}")
+        os.rename(source, target)
+
+    monkeypatch.setattr(StateStore, "_connect", traced)
+    monkeypatch.setattr("email_channels.sandbox.store.os.replace", renamed)
+    legacy = tmp_path / "sandbox.json"
+    legacy.write_text(json.dumps(_legacy_document()))
+    store = StateStore(str(legacy))
+    try:
+        assert len(store.load().tenants) == 2
+        synchronous = store._connect().execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        store.close()
+
+    steps = [s for s in statements if s.startswith(("PRAGMA synchronous=", "COMMIT", "rename"))]
+    assert steps[-4:] == [
+        "PRAGMA synchronous=FULL",
+        "COMMIT",
+        "PRAGMA synchronous=NORMAL",
+        "rename sandbox.json",
+    ]
+    assert synchronous == 1  # NORMAL again for every later write
 
 
 def test_a_failed_operation_changes_nothing_stored(tmp_path: Path) -> None:

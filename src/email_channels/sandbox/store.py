@@ -109,7 +109,8 @@ class StateStore:
         return state
 
     def write(self, rows: list[Row]) -> None:
-        """Write one operation's rows in one transaction, durably."""
+        """Write one operation's rows in one transaction (what survives what: the module's
+        docstring)."""
         if self.path is None or not rows:
             return
         connection = self._connect()
@@ -160,6 +161,12 @@ class StateStore:
                 for key, record in getattr(state, kind).items():
                     document = json.dumps(record_to_json(kind, record))
                     rows.append((kind, _stored_key(kind, key), document, False))
-            self.write(rows)
+            # The rename below forgets the JSON file for good, so the import is made durable
+            # first, power loss included: this one commit waits for its fsync.
+            connection.execute("PRAGMA synchronous=FULL")
+            try:
+                self.write(rows)
+            finally:
+                connection.execute("PRAGMA synchronous=NORMAL")
         # Imported (now, or by a start that died before this rename): never read it again.
         os.replace(legacy, legacy.with_name(legacy.name + MIGRATED_SUFFIX))
