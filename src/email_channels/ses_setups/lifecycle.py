@@ -120,6 +120,10 @@ class Lease:
             return gone
 
 
+# What a teardown may announce, by the value its claim recorded (anything else: deleted).
+_TEARDOWN_EVENTS = {event.value: event for event in (EventType.DELETED, EventType.EXPIRED)}
+
+
 class SetupLifecycle:
     """Creates and deletes the SES resources of setups, recording each step in the row."""
 
@@ -280,7 +284,7 @@ class SetupLifecycle:
         On failure the row stays `deleting`: readable and unchanged for clients, closed to
         new use cases (part of it may be gone from SES), and free for a retry to take over.
         """
-        event = EventType(setup.teardown_event or EventType.DELETED)
+        event = _TEARDOWN_EVENTS.get(setup.teardown_event or "", EventType.DELETED)
         try:
             await self._remove(setup, lease, steps=ALL_STEPS, untagged_ok=True)
         except LeaseLost:
