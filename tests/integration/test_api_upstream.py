@@ -212,25 +212,26 @@ async def test_not_found_from_ses_during_a_create_is_a_502_and_leaves_nothing(
     assert sandbox.state() == EMPTY
 
 
-async def test_a_bad_request_from_ses_is_a_422_naming_the_field(api: Api, sandbox: Any) -> None:
-    sandbox.add_fault(
-        operation="CreateEmailIdentity", error_code="BadRequestException", http_status=400
-    )
-    response = await api.client.post(URL, json=_body(), headers=await api.key())
-    assert response.status_code == 422
-    assert [e["field"] for e in response.json()["errors"]] == ["domain_identity"]
-    assert sandbox.state() == EMPTY
+BAD_REQUEST = {"error_code": "BadRequestException", "http_status": 400}
 
 
-async def test_when_both_steps_of_the_second_round_fail_mail_froms_refusal_is_answered(
-    api: Api, sandbox: Any
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [{"operation": "CreateEmailIdentity", **BAD_REQUEST}],
+        # Both steps of the second round fail: MAIL FROM's refusal is the one answered.
+        [
+            {"operation": "PutEmailIdentityMailFromAttributes", **BAD_REQUEST},
+            {"operation": "CreateTenantResourceAssociation", "http_status": 503, "times": 10},
+        ],
+    ],
+    ids=["identity", "mail-from-beside-a-failing-association"],
+)
+async def test_a_bad_request_from_ses_is_a_422_naming_the_field(
+    api: Api, sandbox: Any, faults: list[dict[str, Any]]
 ) -> None:
-    sandbox.add_fault(
-        operation="PutEmailIdentityMailFromAttributes",
-        error_code="BadRequestException",
-        http_status=400,
-    )
-    sandbox.add_fault(operation="CreateTenantResourceAssociation", http_status=503, times=10)
+    for fault in faults:
+        sandbox.add_fault(**fault)
     response = await api.client.post(URL, json=_body(), headers=await api.key())
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["domain_identity"]

@@ -101,39 +101,42 @@ async def test_reconcile_finishes_an_interrupted_delete(api: Api, sandbox: Any) 
     assert await _events(api, setup["id"]) == ["ses_setup.created", "ses_setup.deleted"]
 
 
-async def test_reconcile_finishes_an_interrupted_expiry_as_an_expiry(
-    api: Api, sandbox: Any
-) -> None:
-    headers = await api.key()
+async def _expiry_that_died(api: Api, headers: dict[str, str]) -> str:
+    """A setup whose expiry the worker claimed and then died, its lease run out; its id."""
     setup = await api.create_setup(headers, **_body())
-    async with api.database.transaction() as session:  # the worker died after this step
+    async with api.database.transaction() as session:
         expired, referenced = await background_repository.claim_expired(
             session, ttl=0, token=uuid.uuid4(), seconds=-1
         )
     assert expired is not None
     assert str(expired.id) == setup["id"]
     assert not referenced
+    return str(setup["id"])
+
+
+async def test_reconcile_finishes_an_interrupted_expiry_as_an_expiry(
+    api: Api, sandbox: Any
+) -> None:
+    setup_id = await _expiry_that_died(api, await api.key())
 
     report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(0))
 
-    assert report.deleted == [uuid.UUID(setup["id"])]
+    assert report.deleted == [uuid.UUID(setup_id)]
     assert sandbox.state() == EMPTY
-    assert await _events(api, setup["id"]) == ["ses_setup.created", "ses_setup.expired"]
+    assert await _events(api, setup_id) == ["ses_setup.created", "ses_setup.expired"]
 
 
 async def test_a_delete_that_takes_over_a_dead_expiry_is_the_clients_delete(
     api: Api, sandbox: Any
 ) -> None:
     headers = await api.key()
-    setup = await api.create_setup(headers, **_body())
-    async with api.database.transaction() as session:
-        await background_repository.claim_expired(session, ttl=0, token=uuid.uuid4(), seconds=-1)
+    setup_id = await _expiry_that_died(api, headers)
 
-    response = await api.client.delete(f"{URL}/{setup['id']}", headers=headers)
+    response = await api.client.delete(f"{URL}/{setup_id}", headers=headers)
 
     assert response.status_code == 204
     assert sandbox.state() == EMPTY
-    assert await _events(api, setup["id"]) == ["ses_setup.created", "ses_setup.deleted"]
+    assert await _events(api, setup_id) == ["ses_setup.created", "ses_setup.deleted"]
 
 
 async def test_reconcile_reports_what_it_could_not_finish(api: Api, sandbox: Any) -> None:
