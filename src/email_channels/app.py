@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -26,6 +25,7 @@ from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.dns.resolver import DnsPythonLookup
 from email_channels.integrations.ses import SesRegions
 from email_channels.integrations.ses.client import AioBotocoreRegions
+from email_channels.memory import freeze_startup_objects
 from email_channels.observability.endpoints import router as operations_router
 from email_channels.observability.logs import configure_logging, ensure_structlog
 from email_channels.observability.metrics import forget_this_process, instrument_pool
@@ -140,36 +140,6 @@ async def open_hot_paths(database: Database, stack: AsyncExitStack, *, pool_size
     listener = RevocationListener(database.grants, dsn=dsn)
     listener.start()
     stack.push_async_callback(listener.close)
-
-
-def freeze_startup_objects() -> None:
-    """Move what start-up built (modules, models, clients) out of the garbage collector's reach.
-
-    Those objects live as long as the process; without this, every full collection walks
-    them again, a pause of several milliseconds that lands on whatever request is running.
-    In S4 (bench/README.md) it took the list's p99 beside 200 slow reads from 28-30 ms to
-    18-19 ms. Objects made later are collected as before.
-    """
-    gc.collect()
-    gc.freeze()
-    return_free_heap()
-
-
-def return_free_heap() -> None:
-    """Give the C heap's free pages back to the system, where the C library can (glibc's
-    `malloc_trim`); elsewhere, nothing.
-
-    Start-up frees large temporaries, botocore's endpoint table and most of the SES model
-    among them. glibc keeps the pages of what is freed below the top of its heap, so without
-    this they stay resident: about 2 MB of the API process (bench/README.md, S5).
-    """
-    try:
-        import ctypes
-
-        trim = ctypes.CDLL(None).malloc_trim
-    except (ImportError, OSError, AttributeError):  # no ctypes, or not glibc
-        return
-    trim(0)
 
 
 def create_app(

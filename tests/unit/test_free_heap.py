@@ -1,4 +1,4 @@
-"""`return_free_heap` hands the pages of freed C-heap memory back to the system."""
+"""`memory.return_free_heap` hands the pages of freed C-heap memory back to the system."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 SCRIPT = """
 import gc
-from email_channels.app import return_free_heap
+from email_channels.memory import return_free_heap
 
 def resident_kb():
     with open("/proc/self/status") as status:
@@ -47,7 +47,7 @@ def test_freed_heap_memory_leaves_the_resident_set() -> None:
 def test_without_glibc_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     import ctypes
 
-    from email_channels.app import return_free_heap
+    from email_channels.memory import return_free_heap
 
     def no_library(*_: object) -> object:
         raise OSError("no such library")

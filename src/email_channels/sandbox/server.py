@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import socket
 from collections.abc import Generator, Sequence
 
 import uvicorn
 
+from email_channels.memory import freeze_startup_objects
 from email_channels.sandbox.account import Quotas
 from email_channels.sandbox.app import create_sandbox_app
 from email_channels.sandbox.runtime import SandboxRuntime
@@ -148,8 +148,7 @@ def serve_sandbox(
     # reach, a full collection no longer walks every record (55 ms with 10,000 setups, a
     # pause of every request in flight; bench/README.md, S6). Records made later are
     # collected as before. (Embedded, the host application's start-up does the same.)
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
     config = uvicorn.Config(
         app, lifespan="off", timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS
     )
