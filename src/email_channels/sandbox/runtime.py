@@ -51,13 +51,13 @@ class SandboxRuntime:
         return cls(state_path=state_path, account=Account(region, account_id, quotas))
 
     async def apply(self, operation: str, request: JsonObject) -> JsonObject:
-        """Run `operation`; answer once its change is on disk. A failing one leaves the state
-        untouched.
+        """Run `operation`; answer once its change is committed (what that survives: the
+        store's docstring). A failing one leaves the state untouched.
 
         Operations change the state in place (no copy: that would cost as much as the state
         holds); its journal says which keys changed, and only those are written. Changes are
         group-committed: those made while a write is under way are written together in the
-        next transaction, so concurrent operations do not queue one fsync each.
+        next transaction, so concurrent operations do not queue one transaction each.
         """
         spec = OPERATIONS[operation]
         if not spec.mutates:
