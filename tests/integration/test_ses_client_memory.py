@@ -7,7 +7,7 @@ from typing import Any
 from aiobotocore.session import get_session
 
 from email_channels.integrations.ses.client import AioBotocoreSes
-from tests.support.sandbox import DUMMY_CREDENTIALS, SandboxThread
+from tests.support.sandbox import SandboxThread
 
 ENDPOINT_TABLE = ("load_data_with_path", "endpoints")
 
@@ -15,14 +15,7 @@ ENDPOINT_TABLE = ("load_data_with_path", "endpoints")
 async def test_the_endpoint_table_is_dropped_and_the_client_still_calls(
     sandbox: SandboxThread,
 ) -> None:
-    credentials = (
-        DUMMY_CREDENTIALS["aws_access_key_id"],
-        DUMMY_CREDENTIALS["aws_secret_access_key"],
-    )
-    ses = AioBotocoreSes(
-        region="us-east-1", timeout=5.0, endpoint_url=sandbox.endpoint_url, credentials=credentials
-    )
-    await ses.open()
+    ses = await sandbox.ses_adapter()
     try:
         assert ENDPOINT_TABLE not in ses._client._loader._cache
         tenant = await ses.create_tenant("memory-acme", tags={})

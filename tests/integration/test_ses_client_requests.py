@@ -8,26 +8,12 @@ import pytest
 
 from email_channels.errors import Conflict
 from email_channels.integrations.ses import identity_arn
-from email_channels.integrations.ses.client import OPERATIONS, USER_AGENT, AioBotocoreSes
-from tests.support.sandbox import DUMMY_CREDENTIALS, SandboxThread
-
-
-async def _opened(sandbox: SandboxThread) -> AioBotocoreSes:
-    ses = AioBotocoreSes(
-        region="us-east-1",
-        timeout=5.0,
-        endpoint_url=sandbox.endpoint_url,
-        credentials=(
-            DUMMY_CREDENTIALS["aws_access_key_id"],
-            DUMMY_CREDENTIALS["aws_secret_access_key"],
-        ),
-    )
-    await ses.open()
-    return ses
+from email_channels.integrations.ses.client import OPERATIONS, USER_AGENT
+from tests.support.sandbox import SandboxThread
 
 
 async def test_every_call_names_the_service_as_its_user_agent(sandbox: SandboxThread) -> None:
-    ses = await _opened(sandbox)
+    ses = await sandbox.ses_adapter()
     sent: list[tuple[str, str]] = []
 
     def record(request: Any, **_: Any) -> None:
@@ -52,7 +38,7 @@ async def test_every_call_names_the_service_as_its_user_agent(sandbox: SandboxTh
 async def test_the_trimmed_model_serves_every_call_and_error_the_adapter_makes(
     sandbox: SandboxThread,
 ) -> None:
-    ses = await _opened(sandbox)
+    ses = await sandbox.ses_adapter()
     sent: list[str] = []
     ses._client.meta.events.register(
         "before-call.sesv2", lambda model, **_: sent.append(model.name)

@@ -11,6 +11,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
+from email_channels.integrations.ses.client import AioBotocoreSes
 from email_channels.sandbox.account import Quotas
 from email_channels.sandbox.server import EmbeddedSandbox
 
@@ -115,6 +116,20 @@ class SandboxThread:
             config=Config(**options),
             **DUMMY_CREDENTIALS,
         )
+
+    async def ses_adapter(self) -> AioBotocoreSes:
+        """The service's own SES adapter, opened against this emulator (the caller closes it)."""
+        ses = AioBotocoreSes(
+            region=self.region,
+            timeout=5.0,
+            endpoint_url=self.endpoint_url,
+            credentials=(
+                DUMMY_CREDENTIALS["aws_access_key_id"],
+                DUMMY_CREDENTIALS["aws_secret_access_key"],
+            ),
+        )
+        await ses.open()
+        return ses
 
     @property
     def _http(self) -> httpx.Client:
