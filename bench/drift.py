@@ -4,16 +4,18 @@ S6 compares two windows of the same work, the first 500 creates and the last 500
 seconds apart. On a shared virtual machine the same work does not always take the same CPU
 time: the host's other tenants, its caches and its clock move it from one few seconds to the
 next. This measures that drift with nothing of ours running: one process pinned to each CPU
-does a fixed piece of pure-Python work every `--interval` seconds and records the CPU time it
-took; then every pair of windows `--gap` seconds apart (start to start), `--window` seconds
-long, gives the later window's mean over the earlier's. Above 1.0: the same work was slower
-later. Run it on an otherwise idle machine; the defaults are S6's windows on the machines of
-bench/README.md (about 4.5 s each, the last starting about 13.5 s after the first).
+does a fixed piece of work (JSON, dicts, strings) every `--interval` seconds and records the
+CPU time it took; then every pair of windows `--gap` seconds apart (start to start),
+`--window` seconds long, gives the later window's mean over the earlier's. Above 1.0: the
+same work was slower later. Run it on an otherwise idle machine; the defaults are S6's
+windows on the machines of bench/README.md (about 4.5 s each, the last starting about 13.5 s
+after the first).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import sys
@@ -26,11 +28,22 @@ from bench.load import percentile
 Sample = tuple[float, float]  # (monotonic seconds, CPU seconds the fixed work took)
 
 
-def _fixed_work() -> int:
-    total = 0
-    for i in range(20_000):
-        total += i * i
-    return total
+# The kind of work an API process does, not a tight loop that lives in the CPU's first-level
+# cache: a JSON answer of 120 records built, dumped, parsed, indexed and sorted (about 1.5 ms).
+_DOCUMENT = [
+    {
+        "id": f"{i:08d}",
+        "name": "x" * (i % 40),
+        "records": [{"type": "CNAME", "value": str(j) * 10} for j in range(5)],
+    }
+    for i in range(120)
+]
+
+
+def _fixed_work() -> list[str]:
+    parsed = json.loads(json.dumps(_DOCUMENT))
+    by_id = {record["id"]: record for record in parsed}
+    return sorted(by_id)[:3]
 
 
 def _probe(cpu: int | None, seconds: float, interval: float, out: Connection) -> None:
