@@ -71,10 +71,13 @@ def probe(cpus: Sequence[int | None], *, seconds: float, interval: float) -> lis
         sending.close()
         pipes.append(receiving)
         processes.append(process)
-    results = [pipe.recv() for pipe in pipes]
-    for process in processes:
-        process.join()
-    return results
+    try:
+        return [pipe.recv() for pipe in pipes]
+    except EOFError:  # a probe died before sending (its traceback is on standard error)
+        raise RuntimeError("a probe process stopped before it finished") from None
+    finally:
+        for process in processes:
+            process.join()
 
 
 def _mean_between(samples: Sequence[Sample], start: float, end: float) -> float | None:
@@ -130,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.gap} s apart",
         file=sys.stderr,
     )
-    results = probe(cpus, seconds=args.seconds, interval=args.interval)
+    try:
+        results = probe(cpus, seconds=args.seconds, interval=args.interval)
+    except RuntimeError as error:
+        print(f"bench.drift: {error}", file=sys.stderr)
+        return 1
     for cpu, samples in zip(cpus, results, strict=True):
         costs = sorted(cost for _, cost in samples)
         median = (percentile(costs, 0.5) or 0.0) * 1e6

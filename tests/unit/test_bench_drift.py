@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from bench.drift import describe, probe, window_ratios
 
@@ -46,8 +48,13 @@ def test_describe_counts_the_pairs_where_the_later_window_was_slower() -> None:
 
 
 def test_the_probe_pinned_to_a_cpu_records_the_work_it_did() -> None:
-    (samples,) = probe([0], seconds=0.3, interval=0.01)
+    (samples,) = probe([min(os.sched_getaffinity(0))], seconds=0.3, interval=0.01)
     assert len(samples) >= 5
     times = [at for at, _ in samples]
     assert times == sorted(times)
     assert all(cost > 0 for _, cost in samples)
+
+
+def test_a_probe_that_dies_is_reported_not_waited_for() -> None:
+    with pytest.raises(RuntimeError, match="stopped before it finished"):
+        probe([-1], seconds=0.3, interval=0.01)  # no such CPU: the child cannot pin itself
