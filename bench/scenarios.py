@@ -95,7 +95,7 @@ async def _detail_latencies(base: str, *, setup_id: str, api_key: str, requests:
     connection = RawConnection(f"{base}/{setup_id}", authorization=f"Bearer {api_key}")
     try:
         for index in range(requests + 2):
-            timed = await _timed(connection, result, connection.get_answer())
+            timed = await _timed(connection, result.errors, connection.get_answer())
             if timed is None:
                 continue
             elapsed, status, answer = timed
@@ -111,7 +111,7 @@ async def _detail_latencies(base: str, *, setup_id: str, api_key: str, requests:
 
 
 async def _timed(
-    connection: RawConnection, result: Latencies, exchange: Awaitable[tuple[int, bytes]]
+    connection: RawConnection, errors: list[str], exchange: Awaitable[tuple[int, bytes]]
 ) -> tuple[float, int, bytes] | None:
     """One exchange on `connection`: (seconds, status, body), or None with the error noted."""
     started = time.perf_counter()
@@ -120,7 +120,7 @@ async def _timed(
             status, answer = await exchange
     except (TimeoutError, RequestFailed) as error:
         await connection.aclose()  # a late answer must not be read as the next one
-        result.errors.append(repr(error))
+        errors.append(repr(error))
         return None
     return time.perf_counter() - started, status, answer
 
@@ -159,7 +159,7 @@ async def _create_latencies(base: str, *, api_key: str, creates: int) -> Latenci
                 "domain_identity": f"s3-{index}.c{stamp}.bench-create.example",
             }
             exchange = connection.post_json(json.dumps(body).encode())
-            timed = await _timed(connection, result, exchange)
+            timed = await _timed(connection, result.errors, exchange)
             if timed is None:
                 continue
             elapsed, status, _ = timed
@@ -262,7 +262,7 @@ async def _creates_at_scale(
     base: str, *, api_key: str, creates: int, concurrency: int
 ) -> ScaleResult:
     latencies: list[float | None] = [None] * creates
-    samples: list[str] = []
+    errors: list[str] = []
     next_index = iter(range(creates))
     stamp = time.time_ns()
     started_all = time.perf_counter()
@@ -277,19 +277,15 @@ async def _creates_at_scale(
                     "tenant_name": f"s6-{stamp}-{index}",
                     "domain_identity": f"s6-{index}.c{stamp}.bench-scale.example",
                 }
-                started = time.perf_counter()
-                try:
-                    async with asyncio.timeout(REQUEST_TIMEOUT):
-                        status, answer = await connection.post_json(json.dumps(body).encode())
-                except (TimeoutError, RequestFailed) as error:
-                    await connection.aclose()  # a late answer must not be read as the next one
-                    if len(samples) < 5:
-                        samples.append(repr(error))
+                exchange = connection.post_json(json.dumps(body).encode())
+                timed = await _timed(connection, errors, exchange)
+                if timed is None:
                     continue
+                elapsed, status, answer = timed
                 if status == 201:
-                    latencies[index] = time.perf_counter() - started
-                elif len(samples) < 5:
-                    samples.append(f"HTTP {status}: {answer[:120].decode(errors='replace')}")
+                    latencies[index] = elapsed
+                else:
+                    errors.append(f"HTTP {status}: {answer[:120].decode(errors='replace')}")
         finally:
             await connection.aclose()
 
@@ -309,7 +305,7 @@ async def _creates_at_scale(
         first_p50_ms=p50_first * 1000 if p50_first is not None else None,
         last_p50_ms=p50_last * 1000 if p50_last is not None else None,
         errors=sum(1 for x in latencies if x is None),
-        error_samples=samples,
+        error_samples=errors[:5],
         seconds=seconds,
         client_cpu=client_cpu / seconds if seconds > 0 else None,
         window_p50s_ms=[
