@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 ARN = re.compile(r"arn:aws", re.IGNORECASE)
-ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+# Twelve digits on their own; not the fraction of a decimal number (a metric's epoch seconds
+# in exponent form, 1.796048369478e+09, has twelve digits after its point).
+ACCOUNT_ID = re.compile(r"(?<![0-9])(?<![0-9]\.)[0-9]{12}(?![0-9])")
 URL = re.compile(r"https?://[^\s\"']*", re.IGNORECASE)
 # A UUID's last group is 12 hex digits, all of them decimal in about one UUID of 280: an id
 # of ours, not an account id, so UUIDs are taken out before looking for twelve digits.

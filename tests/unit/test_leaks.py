@@ -46,6 +46,8 @@ def test_headers_are_checked_too() -> None:
         '{"id": "0f8fad5b-d9cb-469f-a165-123456789012"}',  # a UUID whose last group is digits
         '{"created_at": "2026-11-27T10:11:12.123456+00:00"}',
         '{"n": 1234567890123, "m": 12345678901}',  # 13 and 11 digits: not an account id
+        "process_start_time_seconds 1.796048369478e+09",  # a fraction's twelve digits
+        '{"seconds": 0.123456789012}',
         '{"address": "abcdef0123456789abcdef0123456789._domainkey.example.test"}',
         '{"type": "urn:email-channels:problem:bad-gateway", "detail": "SES is unavailable."}',
         '{"continuation_token": "eyJ0IjoiMjAyNi0xMS0yN1QxMDoxMToxMiswMDowMCJ9"}',
