@@ -116,6 +116,7 @@ async def build_ses_setup_service(
         ses=gateway,
         dns=lookup,
         region=settings.aws_region,
+        offered_regions=settings.offered_regions,
         mail_from_subdomain=settings.mail_from_subdomain,
         dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 
 
 class SesMode(StrEnum):
@@ -62,6 +65,8 @@ class Settings(BaseSettings):
     sandbox_max_tenants: int = Field(default=10_000, ge=0)
     sandbox_max_email_identities: int = Field(default=10_000, ge=0)
     aws_region: str = "us-east-1"
+    # The regions a create may choose, the first the default; empty: AWS_REGION alone.
+    aws_regions: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mail_from_subdomain: str = "bounce"
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
     dns_timeout: float = Field(default=2.0, gt=0)
@@ -87,6 +92,23 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
+
+    @property
+    def offered_regions(self) -> list[str]:
+        """The regions a create may choose, the default first (AWS_REGIONS, else AWS_REGION)."""
+        return self.aws_regions or [self.aws_region]
+
+    @field_validator("aws_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> list[str]:
+        if value is None or value == "":
+            return []
+        items = value if isinstance(value, list) else str(value).split(",")
+        regions = [str(item).strip() for item in items if str(item).strip()]
+        for region in regions:
+            if not _REGION.match(region):
+                raise ValueError(f"invalid region {region!r}: use names such as eu-west-1")
+        return list(dict.fromkeys(regions))
 
     @field_validator("dns_nameservers", "sandbox_dns_nameservers", mode="before")
     @classmethod

@@ -87,8 +87,8 @@ class SetupJobs:
 
     async def refresh_ses_status(self) -> int:
         """Read SES's verdict for the setups due, paced to SES_STATUS_RATE calls a second."""
-        # The claim outlives the paced calls of the whole batch.
-        seconds = self._claim_seconds + self._ses_batch * self._pacer.gap
+        # The claim outlives the paced calls of the whole batch (two per setup).
+        seconds = self._claim_seconds + 2 * self._ses_batch * self._pacer.gap
         async with self._db.transaction() as session:
             setups = await repository.claim_due_ses_refreshes(
                 session, limit=self._ses_batch, seconds=seconds
@@ -106,7 +106,19 @@ class SetupJobs:
                 await self._postpone(setup)  # the identity is gone: reconcile's business
                 continue
             await self._store(setup, status)
+            await self._refresh_sending(setup)
         return len(setups)
+
+    async def _refresh_sending(self, setup: SesSetup) -> None:
+        """Read the tenant's reputation entity, paced like the SES status it follows.
+
+        A read that fails keeps the last `sending`; the next refresh tries again.
+        """
+        await self._pacer.wait()
+        try:
+            await self._service.sending.refresh(setup)
+        except AppError as error:
+            logger.warning("sending of %s: not refreshed, the last one stays: %s", setup.id, error)
 
     async def _postpone(self, setup: SesSetup) -> None:
         async with self._db.transaction() as session:

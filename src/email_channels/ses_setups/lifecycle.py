@@ -219,11 +219,19 @@ class SetupLifecycle:
         # still comes first among the outcomes, so its failure is the one answered when both
         # fail (a refused MAIL FROM domain is the client's 422, not the association's 502).
         association = asyncio.ensure_future(associate())
+        # The reputation policy is an attribute of the tenant, already recorded, like MAIL
+        # FROM of the identity: it runs in the same round, before the create answers.
+        policy = (
+            [ses.set_reputation_policy(tenant_arn=tenant.arn, policy=setup.reputation_policy)]
+            if setup.reputation_policy
+            else []
+        )
         await _all(
             ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
             association,
+            *policy,
         )
 
     async def _renew_provisioned(self, setup: SesSetup, lease: Lease) -> None:

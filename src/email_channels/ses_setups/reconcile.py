@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -72,12 +73,15 @@ class Reconciler:
         lifecycle: SetupLifecycle,
         deployment_id: str,
         default_region: str,
+        offered_regions: Sequence[str] = (),
     ) -> None:
         self._db = db
         self._ses = ses
         self._lifecycle = lifecycle
         self._deployment_id = deployment_id
         self._default_region = default_region
+        # Swept even when no row names them: a create there may have left something behind.
+        self._offered_regions = tuple(offered_regions)
 
     async def run(self, *, older_than: timedelta, dry_run: bool = False) -> Reconciled:
         """Settle stale rows, then sweep untracked resources; both older than `older_than`."""
@@ -131,7 +135,10 @@ class Reconciler:
 
     async def _sweep(self, report: Reconciled, *, older_than: timedelta) -> None:
         async with self._db.read() as connection:
-            regions = await repository.regions_in_use(connection) | {self._default_region}
+            regions = await repository.regions_in_use(connection) | {
+                self._default_region,
+                *self._offered_regions,
+            }
             cutoff = await repository.database_time(connection) - older_than
         for region in sorted(regions):
             ses = await self._ses.region(region)

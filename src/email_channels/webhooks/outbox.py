@@ -23,6 +23,8 @@ class EventType(StrEnum):
     SES_VERIFIED = "ses_setup.ses_verified"
     DELETED = "ses_setup.deleted"
     EXPIRED = "ses_setup.expired"
+    SENDING_PAUSED = "ses_setup.sending_paused"
+    SENDING_RESUMED = "ses_setup.sending_resumed"
 
 
 EVENT_TYPES = tuple(event_type.value for event_type in EventType)
@@ -51,9 +53,14 @@ def setup_item_json(setup: Any) -> dict[str, Any]:
     }
 
 
-def _event_data(setup: Any) -> dict[str, Any]:
-    """An event's `data`: the workspace and the setup as the list shows it."""
-    return {"workspace_id": setup.workspace_id, "ses_setup": setup_item_json(setup)}
+def _event_data(setup: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event's `data`: the workspace and the setup as the list shows it (and `extra`, what
+    an event type adds: `by` and `cause` of a pause or resume)."""
+    return {
+        "workspace_id": setup.workspace_id,
+        "ses_setup": setup_item_json(setup),
+        **(extra or {}),
+    }
 
 
 def with_event_sql(change_sql: str, *, parameters: int) -> str:
@@ -96,7 +103,12 @@ def event_arguments(
 
 
 async def record_event(
-    session: AsyncSession, *, event_type: EventType, setup: Any, occurred_at: datetime | None = None
+    session: AsyncSession,
+    *,
+    event_type: EventType,
+    setup: Any,
+    occurred_at: datetime | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """Write one event about `setup` and a pending delivery to each subscribed webhook.
 
@@ -113,7 +125,7 @@ async def record_event(
             setup_id=setup.id,
             type=event_type.value,
             occurred_at=now,
-            data=_event_data(setup),
+            data=_event_data(setup, extra),
         )
         .returning(Event.seq)
     )

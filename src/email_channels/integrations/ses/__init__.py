@@ -37,6 +37,35 @@ class IdentityStatus:
     mail_from_status: str
 
 
+@dataclass(frozen=True, slots=True)
+class Reputation:
+    """A tenant's reputation entity (GetReputationEntity), in SES's values."""
+
+    customer_status: str  # ENABLED | REINSTATED | DISABLED: what the account owner set
+    customer_cause: str | None
+    ses_status: str  # what SES's own management set
+    ses_cause: str | None
+    policy: str | None  # the managed policy's name: none | standard | strict
+    impact: str | None  # LOW | HIGH: the worst reputation finding active
+
+
+REPUTATION_POLICIES = ("none", "standard", "strict")
+
+
+def policy_arn(*, tenant_arn: str, policy: str) -> str:
+    """The ARN of SES's managed reputation policy `policy` in the tenant's region."""
+    parts = tenant_arn.split(":")
+    if len(parts) < 6 or parts[2] != "ses":
+        raise ValueError(f"not an SES tenant ARN: {tenant_arn!r}")
+    return f"arn:{parts[1]}:ses:{parts[3]}:aws:reputation-policy/{policy}"
+
+
+def policy_name(arn: str | None) -> str | None:
+    """The name of a managed policy from its ARN; None for anything else."""
+    name = (arn or "").rpartition(":reputation-policy/")[2]
+    return name if name in REPUTATION_POLICIES else None
+
+
 class SesGateway(Protocol):
     """SES v2 operations in one region; failures raise AppErrors (409, 422, 502, 504).
 
@@ -69,6 +98,18 @@ class SesGateway(Protocol):
         ...
 
     async def delete_tenant(self, tenant_name: str) -> None: ...
+
+    async def get_reputation(self, tenant_arn: str) -> Reputation | None:
+        """The tenant's reputation entity; None when there is no such tenant."""
+        ...
+
+    async def set_sending(self, *, tenant_arn: str, enabled: bool) -> None:
+        """Set the tenant's customer-managed sending status (ENABLED or DISABLED)."""
+        ...
+
+    async def set_reputation_policy(self, *, tenant_arn: str, policy: str) -> None:
+        """Apply SES's managed reputation policy `policy` (none, standard, strict)."""
+        ...
 
     def tenant_names(self) -> AsyncIterator[str]:
         """Every tenant of the account in this region, page by page."""
