@@ -254,4 +254,5 @@ async def test_ses_pausing_a_tenant_reaches_a_webhook_and_the_detail(
     assert types == ["ses_setup.sending_paused", "ses_setup.sending_resumed"]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "paused" in r.message]
     assert len(warnings) == 1
-    assert setup["id"] in warnings[0].message and "ws1" in warnings[0].message
+    assert setup["id"] in warnings[0].message
+    assert "ws1" in warnings[0].message
