@@ -131,7 +131,8 @@ async def sign_out(request: Request) -> Response:
 async def new_setup_page(request: Request, session: Session) -> Response:
     """The empty "New SES setup" form."""
     session.require(Permission.CHANNEL_CREATE)
-    return render(request, "new_setup.html", {"form": CreateForm.empty()})
+    context = {"form": CreateForm.empty(), "regions": _setups(request).offered_regions}
+    return render(request, "new_setup.html", context)
 
 
 @router.post("/setups")
@@ -141,14 +142,15 @@ async def create_setup(request: Request, session: Session) -> Response:
     session.check_csrf(values.get(CSRF_FIELD))
     principal = session.require(Permission.CHANNEL_CREATE)
     form = CreateForm.submitted(values)
+    context = {"form": form, "regions": _setups(request).offered_regions}
     parsed = form.parse()
     if parsed is None:
-        return render(request, "new_setup.html", {"form": form}, status=422)
+        return render(request, "new_setup.html", context, status=422)
     try:
         detail = await _setups(request).create(workspace_id=principal.workspace_id, request=parsed)
     except AppError as error:
         form.refused(error)
-        return render(request, "new_setup.html", {"form": form}, status=error.status)
+        return render(request, "new_setup.html", context, status=error.status)
     return _see_other(_setup_path(detail["id"]))
 
 
@@ -159,6 +161,7 @@ async def _detail_page(
     *,
     confirm_delete: bool = False,
     delete_error: str | None = None,
+    sending_error: str | None = None,
     status: int = 200,
 ) -> Response:
     principal = session.require(Permission.CHANNEL_VIEW)
@@ -171,6 +174,8 @@ async def _detail_page(
         "may_delete": may_delete,
         "confirm_delete": confirm_delete and may_delete,
         "delete_error": delete_error,
+        "may_manage": session.may(Permission.CHANNEL_MANAGE),
+        "sending_error": sending_error,
     }
     return render(request, "setup.html", context, status=status)
 
@@ -226,3 +231,34 @@ async def delete_setup(request: Request, session: Session, setup_id: uuid.UUID) 
             request, session, setup_id, delete_error=message, status=error.status
         )
     return _see_other(f"{CONSOLE_PATH}?notice=deleted")
+
+
+@router.post("/setups/{setup_id}/pause")
+async def pause_sending(request: Request, session: Session, setup_id: uuid.UUID) -> Response:
+    """Pause the tenant's sending in SES; a refusal is shown on the page."""
+    return await _set_sending(request, session, setup_id, enabled=False)
+
+
+@router.post("/setups/{setup_id}/resume")
+async def resume_sending(request: Request, session: Session, setup_id: uuid.UUID) -> Response:
+    """Resume the tenant's sending in SES; a refusal is shown on the page."""
+    return await _set_sending(request, session, setup_id, enabled=True)
+
+
+async def _set_sending(
+    request: Request, session: ConsoleSession, setup_id: uuid.UUID, *, enabled: bool
+) -> Response:
+    values = await form_values(request)
+    session.check_csrf(values.get(CSRF_FIELD))
+    principal = session.require(Permission.CHANNEL_MANAGE)
+    try:
+        await _setups(request).set_sending(
+            workspace_id=principal.workspace_id, setup_id=setup_id, enabled=enabled
+        )
+    except (Conflict, ServiceUnavailable, UpstreamUnavailable, UpstreamTimeout) as error:
+        action = "resumed" if enabled else "paused"
+        message = f"Sending was not {action}: {error.detail}"
+        return await _detail_page(
+            request, session, setup_id, sending_error=message, status=error.status
+        )
+    return _see_other(_setup_path(setup_id))
