@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -91,3 +92,20 @@ async def test_a_region_not_on_offer_is_a_422_with_nothing_in_any_region(
     assert sandbox.state() == {"tenants": [], "identities": [], "associations": []}
     for name in ("us-east-1", "eu-west-1", "ap-south-1"):
         assert _tenants(sandbox, name) == []
+
+
+async def test_reconcile_sweeps_an_offered_region_that_no_row_names(
+    api: Api, sandbox: SandboxThread
+) -> None:
+    tags = [
+        {"Key": "email-channels:setup-id", "Value": str(uuid.uuid4())},
+        {"Key": "email-channels:deployment", "Value": api.settings.deployment_id},
+        {"Key": "email-channels:created-at", "Value": "2020-01-01T00:00:00+00:00"},
+    ]
+    west = sandbox.boto3_client(region="eu-west-1")
+    west.create_tenant(TenantName="orphan-west", Tags=tags)
+    west.create_email_identity(EmailIdentity="orphan-west.example.test", Tags=tags)
+    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(seconds=3600))
+    assert report.settled
+    assert _tenants(sandbox, "eu-west-1") == []
+    assert _identities(sandbox, "eu-west-1") == []
