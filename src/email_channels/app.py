@@ -91,7 +91,10 @@ async def open_ses(
         timeout=settings.upstream_timeout, endpoint_url=endpoint_url, credentials=credentials
     )
     stack.push_async_callback(regions.close)
-    await regions.region(settings.aws_region)  # the default region's client, up front
+    # The default region's client and each offered region's, up front; others (a row of a
+    # region no longer offered) open on first use.
+    for region in dict.fromkeys([settings.aws_region, *settings.offered_regions]):
+        await regions.region(region)
     return regions
 
 
