@@ -60,3 +60,24 @@ def test_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("EMAIL_CHANNELS_AWS_REGION=eu-west-1\n")
     monkeypatch.chdir(tmp_path)
     assert Settings().aws_region == "eu-west-1"
+
+
+def test_aws_regions_default_to_aws_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_AWS_REGION", "eu-central-1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.offered_regions == ["eu-central-1"]
+
+
+def test_aws_regions_are_comma_separated_the_first_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_AWS_REGIONS", "eu-west-1, us-east-1,eu-west-1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.offered_regions == ["eu-west-1", "us-east-1"]
+
+
+@pytest.mark.parametrize("value", ["EU-WEST-1", "eu-west-1,not a region", "https://x"])
+def test_aws_regions_refuse_what_is_no_region(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_AWS_REGIONS", value)
+    with pytest.raises(ValidationError, match="region"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
