@@ -268,12 +268,6 @@ async def _creates_in_rounds(
     errors: list[str] = []
     failed = 0
     stamp = time.time_ns()
-    # Each side keeps its own raw keep-alive connections (bench/clients.py: a client that costs
-    # the machine little) across its rounds, so neither pays for connecting more than the other.
-    connections = {
-        side: [RawConnection(base, authorization=f"Bearer {api_key}") for _ in range(concurrency)]
-        for side, base in bases.items()
-    }
 
     async def one_round(side: str, indexes: range) -> list[float]:
         pending = iter(indexes)
@@ -297,22 +291,28 @@ async def _creates_in_rounds(
                     failed += 1
                     errors.append(f"HTTP {status}: {answer[:120].decode(errors='replace')}")
 
-        await asyncio.gather(*(worker(c) for c in connections[side]))
+        # Fresh raw keep-alive connections (bench/clients.py: a client that costs the machine
+        # little) for every round: a side's connections would sit idle through the other's round
+        # and meet the server's keep-alive timeout; both sides pay the same connects.
+        connections = [
+            RawConnection(bases[side], authorization=f"Bearer {api_key}")
+            for _ in range(concurrency)
+        ]
+        try:
+            await asyncio.gather(*(worker(c) for c in connections))
+        finally:
+            for connection in connections:
+                await connection.aclose()
         return taken
 
     cpu = time.process_time()
     started_all = time.perf_counter()
-    try:
-        for number, first in enumerate(range(0, creates, round_size)):
-            side = sides[number % len(sides)]
-            taken = await one_round(side, range(first, min(first + round_size, creates)))
-            latencies[side].extend(taken)
-            if (p50 := percentile(sorted(taken), 0.5)) is not None:
-                round_p50s.append(p50 * 1000)
-    finally:
-        for side_connections in connections.values():
-            for connection in side_connections:
-                await connection.aclose()
+    for number, first in enumerate(range(0, creates, round_size)):
+        side = sides[number % len(sides)]
+        taken = await one_round(side, range(first, min(first + round_size, creates)))
+        latencies[side].extend(taken)
+        if (p50 := percentile(sorted(taken), 0.5)) is not None:
+            round_p50s.append(p50 * 1000)
     client_cpu = time.process_time() - cpu
     seconds = time.perf_counter() - started_all
     full, empty = (percentile(sorted(latencies[side]), 0.5) for side in sides)
