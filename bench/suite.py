@@ -217,7 +217,7 @@ def targets(
     rows.append(
         Target(
             "S6",
-            f"create p50, sandbox holding {args.s6_seed}, over an empty one's",
+            f"create p50, sandbox of {args.s6_seed} over an empty one",
             s6.full_p50_ms,
             1.1 * s6.empty_p50_ms if s6.empty_p50_ms else None,
             "ms",
