@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from email_channels.console.rendering import STATIC_PATH
 from email_channels.console import use_cases
+from email_channels.console.rendering import STATIC_PATH
 from email_channels.console.routes import router
 
 

@@ -23,7 +23,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from email_channels.console.session import CONSOLE_PATH, SIGN_IN_COOKIE
+from email_channels.console.session import CONSOLE_PATH, SESSION_COOKIE, SIGN_IN_COOKIE
 
 FLASH_COOKIE = "email_channels_console_flash"
 FLASH_SECONDS = 120  # long enough for a slow redirect, short enough to never meet a later page
@@ -63,7 +63,9 @@ def browser_secret(request: Request) -> str | None:
     """The secret this browser signs flashes with: its API key, else its sign-in token."""
     session = getattr(request.state, "console_session", None)
     secret = getattr(session, "secret", None)
-    return secret if isinstance(secret, str) else request.cookies.get(SIGN_IN_COOKIE)
+    if isinstance(secret, str):
+        return secret
+    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(SIGN_IN_COOKIE)
 
 
 def set_flash(response: Response, request: Request, flash: Flash, *, secret: str) -> None:
@@ -114,5 +116,9 @@ def forget_flash(response: Response, request: Request) -> None:
     """Delete the flash cookie once a page was rendered: shown once, never on a reload."""
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(
-            FLASH_COOKIE, path=CONSOLE_PATH, httponly=True, samesite="strict", secure=_secure(request)
+            FLASH_COOKIE,
+            path=CONSOLE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
         )

@@ -17,7 +17,6 @@ from email_channels.console.rendering import (
     form_page,
     render,
     see_other,
-    sign_in_page,
     with_security_headers,
 )
 from email_channels.console.session import (
