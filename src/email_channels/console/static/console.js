@@ -36,10 +36,14 @@
         return;
       }
     }
+    // The accessible name follows the visible word ("Copy name" becomes "Copied name").
     for (const other of document.querySelectorAll("button.copied")) {
       other.textContent = "Copy";
+      other.setAttribute("aria-label", other.dataset.label);
       other.classList.remove("copied");
     }
+    button.dataset.label = button.getAttribute("aria-label");
+    button.setAttribute("aria-label", button.dataset.label.replace(/^Copy/, "Copied"));
     button.textContent = "Copied";
     button.classList.add("copied");
     announce(`Copied ${text}`);
