@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,14 @@ class Command:
     section: str  # the heading it is under
     text: str
 
+    @property
+    def key(self) -> str:
+        """The command as bash splits it, without its comment: what allow-lists name."""
+        try:
+            return " ".join(shlex.split(self.text, comments=True))
+        except ValueError:  # unbalanced quotes: the text itself
+            return self.text
+
     def __str__(self) -> str:
         return f"README.md:{self.line} (under {self.section!r}): {self.text}"
 
@@ -32,6 +41,7 @@ class Block:
     line: int  # the line of its first command, 1-based
     section: str
     text: str
+    language: str = "sh"
 
     def commands(self) -> list[Command]:
         """The block's command lines; a trailing backslash joins the next line."""
@@ -55,8 +65,29 @@ class Block:
         return commands
 
 
+COMMAND_WORDS = {"./dev", "curl", "docker", "email-channels", "export", "pip", "python3", "uv"}
+
+
+def commands_outside_shell_blocks(markdown: str | None = None) -> list[str]:
+    """Lines of fenced blocks in another language (or none) that read like commands."""
+    found = []
+    for block in fenced_blocks(markdown):
+        if block.language in SHELL_LANGUAGES:
+            continue
+        for number, line in enumerate(block.text.splitlines(), start=block.line):
+            words = line.split()
+            if words and words[0] in COMMAND_WORDS:
+                found.append(f"README.md:{number} (a ```{block.language} block): {line}")
+    return found
+
+
 def shell_blocks(markdown: str | None = None) -> list[Block]:
     """Every fenced block of README.md in a shell language, in order."""
+    return [block for block in fenced_blocks(markdown) if block.language in SHELL_LANGUAGES]
+
+
+def fenced_blocks(markdown: str | None = None) -> list[Block]:
+    """Every fenced block of README.md, in order."""
     lines = (README.read_text() if markdown is None else markdown).splitlines()
     blocks: list[Block] = []
     body: list[str] = []
@@ -71,8 +102,8 @@ def shell_blocks(markdown: str | None = None) -> list[Block]:
                 language, body, body_start = fence[1].lower(), [], number + 1
             continue
         if line.strip() == "```":
-            if language in SHELL_LANGUAGES:
-                blocks.append(Block(line=body_start, section=section, text="\n".join(body)))
+            text = "\n".join(body)
+            blocks.append(Block(line=body_start, section=section, text=text, language=language))
             language = None
         else:
             body.append(line)
