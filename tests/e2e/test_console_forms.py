@@ -164,3 +164,24 @@ async def test_the_sign_in_page_speaks_to_the_customer_not_the_operator(api: Api
         assert "<code>" not in page.text  # no command to run
         assert "Ask them if you have none." in words
         assert "administrator" in words
+
+
+async def test_a_form_without_a_session_or_a_page_still_answers_with_a_redirect(
+    api: Api,
+) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, tenant_name="uc-3", domain_identity="uc3.example")
+    page = f"/console/setups/{setup['id']}"
+    async with browser_like(api) as client:
+        signed_out = await client.post(f"{page}/delete", data={"csrf_token": "x"})
+        assert (signed_out.status_code, signed_out.headers["location"]) == (303, page)
+        asks = await client.get(page)
+        assert 'name="next" value="/console/setups/' in asks.text  # back here after sign-in
+        still = await api.client.get(f"/v1/ws1/channels/ses-setup/{setup['id']}", headers=headers)
+        assert still.status_code == 200
+
+        await sign_in(client, secret_of(headers))
+        token = csrf_token_for(secret_of(headers))
+        nowhere = await client.post("/console/setups/not-a-uuid/delete", data={"csrf_token": token})
+        assert (nowhere.status_code, nowhere.headers["location"]) == (303, "/console")
+        assert "There is no such page in the console." in (await client.get("/console")).text
