@@ -15,7 +15,7 @@ from email_channels.integrations.dns import (
 )
 from email_channels.observability.metrics import DNS_CHECKS_IN_FLIGHT
 from email_channels.ses_setups.records import ExpectedRecord, Purpose
-from email_channels.ses_setups.txt_rules import spf_lookups
+from email_channels.ses_setups.txt_rules import spf_lookups, spf_needs_lookups
 from email_channels.ses_setups.verification import (
     Query,
     RecordResult,
@@ -60,12 +60,16 @@ async def _check_records(
         for record in expected
         for query in diagnostic_queries(record, observations[primary_query(record)], domain=domain)
     ]
-    extra = await asyncio.gather(
-        _observe([q for q in diagnostics if q not in observations], lookup, deadline),
-        *(_spf_lookups(r, observations, lookup, deadline) for r in expected if r.purpose is SPF),
-    )
-    for answers in extra:
-        observations |= answers
+    unasked = [q for q in diagnostics if q not in observations]
+    # The includes and redirect of an SPF record, asked beside the diagnostics: the default
+    # record has none, so a correct domain still costs one query per record.
+    spf = [r for r in expected if r.purpose is SPF and _spf_needs_lookups(r, observations)]
+    if unasked or spf:
+        for answers in await asyncio.gather(
+            _observe(unasked, lookup, deadline),
+            *(_spf_lookups(record, observations, lookup, deadline) for record in spf),
+        ):
+            observations |= answers
     return [
         evaluate(record, observations, domain=domain, previous=_previous(previous, index))
         for index, record in enumerate(expected)
@@ -99,13 +103,18 @@ async def _observe(
     return dict(zip(distinct, observations, strict=True))
 
 
+def _spf_needs_lookups(record: ExpectedRecord, known: dict[Query, Observation]) -> bool:
+    primary = known.get(primary_query(record))
+    if primary is None or primary.outcome is not Outcome.ANSWER:
+        return False
+    return spf_needs_lookups(primary.values, address=record.address)
+
+
 async def _spf_lookups(
     record: ExpectedRecord, known: dict[Query, Observation], lookup: DnsLookup, deadline: float
 ) -> dict[Query, Observation]:
-    """What the includes and redirect of the SPF record need: nothing for the default record."""
-    primary = known.get(primary_query(record))
-    if primary is None or primary.outcome is not Outcome.ANSWER:
-        return {}
+    """What the includes, redirect and mechanisms of the SPF record need, asked concurrently."""
+    primary = known[primary_query(record)]
 
     async def ask(queries: list[Query]) -> dict[Query, Observation]:
         answered = {query: known[query] for query in queries if query in known}

@@ -6,6 +6,7 @@ terms after `all` included, so every term is checked here before any is evaluate
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ _VISIBLE = re.compile(r"[\x21-\x7e]*")
 
 MAX_LABEL = 63
 MAX_NAME = 253
+# Parsed records kept: a check parses its record more than once, and most setups publish the
+# same few records, so a read of a verified setup costs no parsing in steady state.
+RECORDS_KEPT = 1024
 
 
 class Kind(StrEnum):
@@ -83,6 +87,7 @@ def is_spf_record(value: str) -> bool:
     return SPF_VERSION.match(value) is not None
 
 
+@functools.lru_cache(maxsize=RECORDS_KEPT)
 def parse_record(value: str) -> tuple[Term, ...]:
     """The terms after the version, in order; `SpfSyntaxError` for the first invalid one."""
     # Section 12: terms are separated by spaces only; a tab is part of a term, and invalid.

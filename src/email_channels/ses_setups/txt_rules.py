@@ -20,6 +20,14 @@ class SpfVerdict:
     undecided: bool = False
 
 
+def spf_needs_lookups(found: tuple[str, ...], *, address: str) -> bool:
+    """True when the one SPF record in `found` has includes, a redirect or terms to look up."""
+    records = [value for value in found if is_spf_record(value)]
+    if len(records) != 1:
+        return False
+    return bool(evaluate_spf(records[0], domain=_name(address), answers={}).pending)
+
+
 async def spf_lookups(
     found: tuple[str, ...],
     *,
