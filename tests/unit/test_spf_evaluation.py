@@ -26,6 +26,7 @@ VALID = [
     "v=spf1 redirect=_spf.example.com",
     "v=spf1 include:_spf.example-host.com include:amazonses.com ~all",
     "v=spf1 include:a.b-c.xn--p1ai ~all",
+    "v=spf1 include:example.1-2 ~all",
 ]
 
 
@@ -50,6 +51,9 @@ INVALID = [
     ("v=spf1 include -all", "include"),
     ("v=spf1 include:localhost -all", "include:localhost"),
     ("v=spf1 include:example.123 -all", "include:example.123"),
+    ("v=spf1 include:example.-a -all", "include:example.-a"),
+    ("v=spf1 include:example.a- -all", "include:example.a-"),
+    ("v=spf1 include:%{d}. -all", "include:%{d}."),
     ("v=spf1 include:bad..example.com -all", "include:bad..example.com"),
     (f"v=spf1 include:{'x' * 64}.example.com -all", f"include:{'x' * 64}.example.com"),
     ("v=spf1 exists:%{x}.example.com -all", "exists:%{x}.example.com"),

@@ -26,8 +26,9 @@ _MODIFIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 _MACRO = re.compile(r"%(?:\{([a-z])[0-9]*r?[.+,/_=-]*\}|%|_|-)", re.IGNORECASE)
 _MACRO_LETTERS = frozenset("slodiphv")
 _EXP_ONLY_LETTERS = frozenset("crt")
-# Section 12, `toplabel`: not all digits, alphanumerics and inner hyphens.
-_TOPLABEL = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.IGNORECASE)
+# Section 12: toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" )
+# alphanum ); a top-level label of digits alone is no domain.
+_TOPLABEL = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9]", re.IGNORECASE)
 _VISIBLE = re.compile(r"[\x21-\x7e]*")
 
 MAX_LABEL = 63
