@@ -57,6 +57,7 @@ async def test_unknown_mechanism_beside_the_right_include_is_a_permerror(
     )
     assert result.reason is not None
     assert "inclde:amazonses.com is not an SPF mechanism or modifier" in result.reason
+    assert "correct that term or remove it" in result.reason
     assert f"every receiver now fails SPF for {spf_record(dns_zone)}" in result.reason
 
 
@@ -86,6 +87,7 @@ async def test_eleven_dns_querying_terms_are_a_permerror(
     assert result.reason is not None
     assert "include:amazonses.com is DNS-querying term number 11" in result.reason
     assert f"every receiver now fails SPF for {spf_record(dns_zone)}" in result.reason
+    assert "replace an include by the addresses it stands for" in result.reason
 
 
 async def test_eleven_dns_querying_terms_counted_through_an_include(

@@ -47,6 +47,7 @@ class SpfEvaluation:
     """What a receiver would make of the record, for the purpose of the check."""
 
     permerror: str | None = None  # why every receiver fails SPF: names the term at fault
+    over_limit: bool = False  # the permerror is one of section 4.6.4's limits
     failed_lookup: tuple[str, str, str] | None = None  # (term, name, what failed): unknown
     authorises_ses: bool = False  # include:amazonses.com reached with "pass"
     dns_terms: int = 0
@@ -60,6 +61,7 @@ class _Walk:
     dns_terms: int = 0
     void_lookups: int = 0
     permerror: str | None = None
+    over_limit: bool = False
     failed_lookup: tuple[str, str, str] | None = None
     pending: list[Query] = field(default_factory=list)
 
@@ -84,6 +86,7 @@ class _Walk:
     def _querying_term(self, term: Term, *, domain: str, chain: tuple[str, ...]) -> bool:
         self.dns_terms += 1
         if self.dns_terms > MAX_DNS_TERMS:
+            self.over_limit = True
             self.permerror = (
                 f"{_named(term, chain)} is DNS-querying term number {self.dns_terms} (include, "
                 "a, mx, ptr, exists and redirect, counted through every include and redirect), "
@@ -106,6 +109,7 @@ class _Walk:
         if observation.outcome is not Outcome.ANSWER:
             self._void(term, name, chain)
         elif term.kind is Kind.MX and len(observation.values) > MAX_MX_NAMES:
+            self.over_limit = True
             self.permerror = (
                 f"{_named(term, chain)} finds {len(observation.values)} MX records at {name}, "
                 f"more than the {MAX_MX_NAMES} receivers look up"
@@ -154,6 +158,7 @@ class _Walk:
     def _void(self, term: Term, name: str, chain: tuple[str, ...]) -> None:
         self.void_lookups += 1
         if self.void_lookups > MAX_VOID_LOOKUPS:
+            self.over_limit = True
             self.permerror = (
                 f"{_named(term, chain)} finds nothing at {name}, lookup number "
                 f"{self.void_lookups} that finds nothing, more than the {MAX_VOID_LOOKUPS} "
@@ -184,6 +189,7 @@ def evaluate_spf(
     authorised = walk.record(terms, domain=domain, chain=(domain,))
     return SpfEvaluation(
         permerror=walk.permerror,
+        over_limit=walk.over_limit,
         failed_lookup=walk.failed_lookup,
         authorises_ses=authorised,
         dns_terms=walk.dns_terms,

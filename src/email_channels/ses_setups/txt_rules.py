@@ -60,9 +60,15 @@ def spf_verdict(
         )
     evaluation = evaluate_spf(records[0], domain=_name(expected.address), answers=answers)
     if evaluation.permerror is not None:
+        fix = (
+            "remove the terms you no longer need, or replace an include by the addresses it "
+            "stands for"
+            if evaluation.over_limit
+            else "correct that term or remove it"
+        )
         return SpfVerdict(
             f"In the SPF record at {where}, {evaluation.permerror}: a permanent error, so "
-            f"every receiver now fails SPF for {expected.address}. Correct that term."
+            f"every receiver now fails SPF for {expected.address}: {fix}."
         )
     undecided = _undecided(evaluation, where=where)
     if undecided is not None:
