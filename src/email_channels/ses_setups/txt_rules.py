@@ -1,4 +1,4 @@
-"""The SPF and DMARC rules of DESIGN.md section 4: what the TXT values that were found mean."""
+"""The SPF and DMARC rules of a setup's check: what the TXT values that were found mean."""
 
 from __future__ import annotations
 
