@@ -120,3 +120,25 @@ async def test_new_setup_offers_the_regions_and_creates_in_the_one_chosen(
     west = sandbox.boto3_client(region="eu-west-1").list_tenants()["Tenants"]
     assert [tenant["TenantName"] for tenant in west] == ["con-west"]
     assert sandbox.boto3_client().list_tenants()["Tenants"] == []
+
+
+async def test_a_pause_that_ses_refuses_is_said_on_the_page_and_changes_nothing(
+    api: Api, sandbox: SandboxThread
+) -> None:
+    headers = await api.key()
+    setup = await api.create_setup(headers, tenant_name="con-fail", domain_identity="fail.example")
+    page = f"/console/setups/{setup['id']}"
+    sandbox.add_fault(
+        operation="UpdateReputationEntityCustomerManagedStatus",
+        error_code="ServiceUnavailable",
+        http_status=503,
+        times=4,
+    )
+    async with browser_like(api) as client:
+        await sign_in(client, secret_of(headers))
+        shown = await refused_then_shown(
+            client, f"{page}/pause", {"csrf_token": csrf_token_for(secret_of(headers))}, page=page
+        )
+    assert "Sending was not paused" in shown
+    assert re.search(r"<dt>Sending</dt><dd>enabled</dd>", shown)
+    assert _customer_status(sandbox, "con-fail") == "ENABLED"
