@@ -89,7 +89,7 @@ class SesSetup(Base):
     ses_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ses_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ses_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # --- sending (DESIGN.md section 12): SES's reputation entity of the tenant, as last read
+    # --- sending: SES's reputation entity of the tenant, as last read
     # by the worker or after a pause, resume or policy change (never on a read).
     sending_status: Mapped[str] = mapped_column(
         String(16), default="enabled", server_default="enabled"

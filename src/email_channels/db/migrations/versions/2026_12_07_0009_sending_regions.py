@@ -1,4 +1,4 @@
-"""A setup's sending, as SES's reputation entity of its tenant reports it (section 12).
+"""A setup's sending, as SES's reputation entity of its tenant reports it.
 
 `sending_status` starts `enabled` (a new tenant sends); the rest stays NULL until the worker,
 a pause, a resume or a policy change reads the entity. No new table: regions were already a
