@@ -120,6 +120,8 @@ async def build_ses_setup_service(
         dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,
         lease_seconds=lease_seconds(settings),
+        inflight_horizon=settings.inflight_horizon,
+        ses_read_rate=settings.ses_status_rate,
         schedule=Schedule(
             check_interval_min=settings.check_interval_min,
             check_interval_max=settings.check_interval_max,
