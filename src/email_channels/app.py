@@ -167,8 +167,7 @@ def create_app(
             instrument_pool(database.engine)
             await open_hot_paths(database, stack, pool_size=settings.database_pool_size)
             app.state.database = database
-            app.state.readiness = DatabaseProbe(settings.database_url)
-            stack.push_async_callback(app.state.readiness.close)
+            app.state.readiness = DatabaseProbe(database.engine)
             app.state.rate_limiter = rate_limiter(
                 per_minute=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri
             )

@@ -365,18 +365,10 @@ class SetupLifecycle:
                     tags.get(TAG_SETUP_ID),
                 )
         if ASSOCIATION in steps and tenant_ours and setup.identity_arn:
-            # A late disassociation could only touch a new owner of both names: reserve both.
-            names = [(DOMAIN, setup.domain_identity), (TENANT_NAME, setup.tenant_name)]
-            await self.deletes(
-                [
-                    (
-                        names,
-                        ses.disassociate(
-                            tenant_name=setup.tenant_name, resource_arn=setup.identity_arn
-                        ),
-                    )
-                ]
-            )
+            # Not reserved when it fails: a late disassociation deletes no resource; it could
+            # only detach a next owner that took both names again, and the deletes below
+            # (which reserve) come after it.
+            await ses.disassociate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn)
             await lease.renew()
         await self.deletes(
             [
