@@ -12,6 +12,7 @@ from email_channels.integrations.ses import SesRegions
 from email_channels.ses_setups.background import SetupJobs
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.webhooks.delivery import Deliverer
+from email_channels.webhooks.retention import EventRetention
 from email_channels.worker.loop import Job, Worker
 
 RECONCILE_EVERY = 600.0
@@ -53,6 +54,7 @@ async def build_worker(
     )
     stack.push_async_callback(deliverer.close)
     idempotency = Idempotency(database)
+    retention = EventRetention(db=database, retention=settings.event_retention)
     return Worker(
         [
             Job("recheck", setups.recheck_due, every=poll),
@@ -65,6 +67,7 @@ async def build_worker(
             ),
             Job("reconcile", setups.reconcile, every=RECONCILE_EVERY),
             Job("purge-idempotency", _zero(idempotency.purge_expired), every=PURGE_EVERY),
+            Job("purge-events", retention.purge, every=PURGE_EVERY),
         ]
     )
 
