@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from email_channels.webhooks.models import Delivery, DeliveryStatus, Event, Webhook
 from tests.support.fixtures_api import Api
+from tests.support.receiver import Receiver
 from tests.support.worker import FAST_WORKER, eventually, running_worker
 
 RETENTION = 3600.0
@@ -40,7 +41,13 @@ GONE = {"delivered-long-ago", "failed-long-ago", "unwanted-long-ago"}
 
 @pytest.fixture
 def api_overrides() -> dict[str, Any]:
-    return {**FAST_WORKER, "event_retention": RETENTION}
+    # Retries scaled down so that a delivery fails for good within seconds.
+    return {
+        **FAST_WORKER,
+        "event_retention": RETENTION,
+        "webhook_retry_scale": 0.00005,
+        "webhook_timeout": 0.5,
+    }
 
 
 async def _plant(api: Api) -> uuid.UUID:
@@ -115,3 +122,30 @@ async def test_events_past_retention_are_gone_after_a_worker_pass_and_recent_one
         "one-of-two-pending": 2,  # a pending delivery keeps its event and its siblings
         "unwanted-lately": 0,
     }
+
+
+async def test_a_delivery_records_when_it_ended_delivered_or_failed(api: Api) -> None:
+    headers = await api.key()
+    with Receiver(lambda path, number: 200 if path == "/ok" else 500) as receiver:
+        for path in ("/ok", "/broken"):
+            response = await api.client.post(
+                "/v1/ws1/webhooks",
+                json={"url": receiver.url(path), "events": ["ses_setup.created"]},
+                headers=headers,
+            )
+            assert response.status_code == 201, response.text
+        name = uuid.uuid4().hex[:10]
+        await api.create_setup(
+            headers, tenant_name=f"t-{name}", domain_identity=f"d-{name}.example.test"
+        )
+
+        async def ended() -> list[Any] | None:
+            async with api.database.transaction() as session:
+                rows = (await session.execute(select(Delivery.status, Delivery.ended_at))).all()
+            return rows if rows and all(row.status != PENDING for row in rows) else None
+
+        async with running_worker(api):
+            rows = await eventually(ended, within=30, what="both deliveries to end")
+
+    assert sorted(row.status for row in rows) == [DELIVERED, FAILED]
+    assert all(row.ended_at is not None for row in rows)
