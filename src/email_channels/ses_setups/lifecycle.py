@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -41,6 +40,7 @@ from email_channels.ses_setups import inflight, repository
 from email_channels.ses_setups.inflight import DOMAIN, TENANT_NAME, DeleteInFlight
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.repository import DeleteClaim
+from email_channels.ses_setups.teardown import Delete, InflightDeletes, log_deletion, paced
 from email_channels.webhooks.outbox import EventType, record_event
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class SetupLifecycle:
         self._ses = ses
         self.deployment = deployment
         self.lease_seconds = lease_seconds
-        self._inflight_horizon = inflight_horizon
+        self.deletes = InflightDeletes(db=db, inflight_horizon=inflight_horizon)
 
     def lease(self, setup_id: uuid.UUID) -> Lease:
         """A new lease token for `setup_id` (not yet taken)."""
@@ -346,10 +346,8 @@ class SetupLifecycle:
         """Delete what of `steps` SES has for this setup, association first; fenced by tags."""
         ses = await self._ses.region(setup.region)
         tenant_tags, identity_tags = await _all(
-            _paced(ses.tenant_tags(setup.tenant_name), pace) if TENANT in steps else _none(),
-            _paced(ses.identity_tags(setup.domain_identity), pace)
-            if IDENTITY in steps
-            else _none(),
+            paced(ses.tenant_tags(setup.tenant_name), pace) if TENANT in steps else _none(),
+            paced(ses.identity_tags(setup.domain_identity), pace) if IDENTITY in steps else _none(),
         )
         tenant_ours = is_ours(tenant_tags, setup.id, untagged_ok=untagged_ok)
         identity_ours = is_ours(identity_tags, setup.id, untagged_ok=untagged_ok)
@@ -370,25 +368,15 @@ class SetupLifecycle:
             # (which reserve) come after it.
             await ses.disassociate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn)
             await lease.renew()
-        await self.deletes(
-            [
-                *(
-                    [
-                        (
-                            [(DOMAIN, setup.domain_identity)],
-                            ses.delete_domain_identity(setup.domain_identity),
-                        )
-                    ]
-                    if identity_ours
-                    else []
-                ),
-                *(
-                    [([(TENANT_NAME, setup.tenant_name)], ses.delete_tenant(setup.tenant_name))]
-                    if tenant_ours
-                    else []
-                ),
-            ]
-        )
+        deletes: list[Delete] = []
+        if identity_ours:
+            call = ses.delete_domain_identity(setup.domain_identity)
+            deletes.append(([(DOMAIN, setup.domain_identity)], call))
+        if tenant_ours:
+            deletes.append(
+                ([(TENANT_NAME, setup.tenant_name)], ses.delete_tenant(setup.tenant_name))
+            )
+        await self.deletes.run(deletes)
         if audit:
             for kind, name, tags, ours in (
                 ("identity", setup.domain_identity, identity_tags, identity_ours),
@@ -396,49 +384,6 @@ class SetupLifecycle:
             ):
                 if ours:
                     log_deletion(kind=kind, name=name, region=setup.region, tags=tags or {})
-
-    async def deletes(
-        self, calls: Sequence[tuple[Sequence[tuple[str, str]], Awaitable[None]]]
-    ) -> None:
-        """Run SES deletes concurrently, each with the names it could remove; raise the first
-        failure once all ended. A failed delete that SES may have applied reserves its names
-        until INFLIGHT_HORIZON after it was sent (inflight.py)."""
-        if not calls:
-            return
-        sent = time.monotonic()
-        outcomes = await asyncio.gather(*(call for _, call in calls), return_exceptions=True)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        maybe = [
-            name
-            for (names, _), outcome in zip(calls, outcomes, strict=True)
-            if isinstance(outcome, AppError) and maybe_applied(outcome)
-            for name in names
-        ]
-        if maybe:
-            # Counted from the send: the time since then is taken off the horizon.
-            left = self._inflight_horizon - (time.monotonic() - sent)
-            async with self._db.transaction() as session:
-                await inflight.reserve(session, names=maybe, seconds=left)
-            logger.warning("SES deletes may still land; reserved %s for %.0f s", maybe, left)
-        if failures:
-            raise failures[0]
-
-
-def log_deletion(*, kind: str, name: str, region: str, tags: dict[str, str]) -> None:
-    """The warning line of every SES resource reconcile or the sweep deletes."""
-    logger.warning(
-        "deleted SES %s %s in %s (tags: %s)",
-        kind,
-        name,
-        region,
-        ", ".join(f"{key}={value}" for key, value in sorted(tags.items())) or "none",
-    )
-
-
-async def _paced(read: Awaitable[Any], pace: Pacer | None) -> Any:
-    if pace is not None:
-        await pace.wait()
-    return await read
 
 
 async def _none() -> None:

@@ -31,8 +31,9 @@ from email_channels.integrations.ses import (
 from email_channels.pacing import Pacer
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.inflight import DOMAIN, TENANT_NAME
-from email_channels.ses_setups.lifecycle import LeaseLost, SetupLifecycle, log_deletion
+from email_channels.ses_setups.lifecycle import LeaseLost, SetupLifecycle
 from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.ses_setups.teardown import log_deletion
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class Reconciler:
             call, names = ses.delete_tenant(resource.name), [(TENANT_NAME, resource.name)]
         else:
             call, names = ses.delete_domain_identity(resource.name), [(DOMAIN, resource.name)]
-        await self._lifecycle.deletes([(names, call)])
+        await self._lifecycle.deletes.run([(names, call)])
         log_deletion(kind=resource.kind, name=resource.name, region=resource.region, tags=tags)
 
     async def _tags_of(self, ses: SesGateway, kind: str, name: str) -> dict[str, str] | None:
