@@ -88,7 +88,11 @@ async def test_a_second_installation_never_sweeps_the_first_ones_resources(
         second_id = await installation_of(second)
     finally:
         await second.dispose()
-    assert second_id != await installation_of(api.database)
+    first_id = await installation_of(api.database)
+    assert second_id != first_id
+    # Unset DEPLOYMENT_ID: what the first installation creates carries its installation id.
+    identity = sandbox.boto3_client().get_email_identity(EmailIdentity="first.example.test")
+    assert {"Key": "email-channels:deployment", "Value": first_id} in identity["Tags"]
     _plant(sandbox, "second-orphan", second_id)  # what a crash of the second one left
 
     out, logs = await _reconcile(sandbox, second_url, tmp_path)
