@@ -23,6 +23,10 @@ class AppError(Exception):
         self.detail = detail
         self.errors = list(errors)
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the problem (`Retry-After`, ...); none here."""
+        return {}
+
 
 class Unauthorized(AppError):
     status = 401

@@ -101,6 +101,7 @@ def render_app_error(error: AppError) -> Response:
         title=error.title,
         detail=error.detail,
         errors=error.errors if error.status == 422 else None,
+        headers=error.headers() or None,
     )
 
 

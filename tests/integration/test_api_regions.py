@@ -97,15 +97,17 @@ async def test_a_region_not_on_offer_is_a_422_with_nothing_in_any_region(
 async def test_reconcile_sweeps_an_offered_region_that_no_row_names(
     api: Api, sandbox: SandboxThread
 ) -> None:
+    service = api.app.state.ses_setups
+    deployment = await service.lifecycle.deployment.value()  # this installation's tag
     tags = [
         {"Key": "email-channels:setup-id", "Value": str(uuid.uuid4())},
-        {"Key": "email-channels:deployment", "Value": api.settings.deployment_id},
+        {"Key": "email-channels:deployment", "Value": deployment},
         {"Key": "email-channels:created-at", "Value": "2020-01-01T00:00:00+00:00"},
     ]
     west = sandbox.boto3_client(region="eu-west-1")
     west.create_tenant(TenantName="orphan-west", Tags=tags)
     west.create_email_identity(EmailIdentity="orphan-west.example.test", Tags=tags)
-    report = await api.app.state.ses_setups.reconciler.run(older_than=timedelta(seconds=3600))
+    report = await service.reconciler.run(older_than=timedelta(seconds=3600))
     assert report.settled
     assert _tenants(sandbox, "eu-west-1") == []
     assert _identities(sandbox, "eu-west-1") == []
