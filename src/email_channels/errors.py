@@ -45,6 +45,9 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+MAX_REFERENCES = 20  # a refused delete lists at most this many
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A row that keeps another from being deleted: its id and the name a person knows."""
@@ -67,9 +70,6 @@ class StillReferenced(Conflict):
             f"{what} is still used by use cases ({names}); delete those first, then retry."
         )
         self.use_cases = list(use_cases)
-
-
-MAX_REFERENCES = 20  # a refused delete lists at most this many
 
 
 class UnsupportedMediaType(AppError):
