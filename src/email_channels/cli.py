@@ -137,7 +137,7 @@ def serve(
 
     from email_channels.observability.logs import configure_logging
     from email_channels.observability.serving import metrics_directory, refusal_to_serve
-    from email_channels.observability.startup import refusal_to_start, summary
+    from email_channels.observability.startup import announce, refusal_to_start
 
     settings = Settings()
     refusal = refusal_to_serve(settings, workers=workers) or refusal_to_start(
@@ -149,7 +149,7 @@ def serve(
     configure_logging(settings.log_format)
     with metrics_directory(workers=workers):
         _migrate_before_serving()
-        typer.echo(summary(settings, host=host, port=port, worker=not no_worker), err=True)
+        announce(settings, host=host, port=port, worker=not no_worker)
         uvicorn.run(
             "email_channels.observability.serving:serving_app",
             factory=True,

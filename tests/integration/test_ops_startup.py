@@ -71,6 +71,17 @@ def test_serve_prints_where_everything_is_once_and_each_uvicorn_line_once(
         assert sum(phrase in line for line in lines) == 1, f"{phrase!r} in:\n{text}"
 
 
+def test_with_json_logs_where_everything_is_is_one_json_line(tmp_path: Path) -> None:
+    settings = sandboxed(tmp_path, log_format="json")
+    with serve(tmp_path / "serve.log", **settings) as served:
+        base_url = served.base_url
+    records = served.log.records()  # fails on any line that is not JSON
+    [where] = [r for r in records if r.get("event") == "where everything is"]
+    assert where["console"] == f"{base_url}/console"
+    assert where["database"] == f"SQLite file {tmp_path / 'service.db'}"
+    assert f":{settings['sandbox_port']}," in where["ses"]
+
+
 def test_serve_on_a_taken_port_is_one_line_naming_the_option(
     tmp_path: Path, taken_port: int
 ) -> None:

@@ -8,13 +8,15 @@ for the log pipeline.
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from email_channels import __version__
-from email_channels.config import SesMode, Settings
+from email_channels.config import LogFormat, SesMode, Settings
+from email_channels.observability.logs import get_logger
 
 SANDBOX_HOST = "127.0.0.1"  # the built-in emulator listens on loopback only
 
@@ -66,19 +68,31 @@ def _dns(settings: Settings) -> str:
     return f"{mode}: each zone's own name servers (port {port}), found through {servers}"
 
 
-def summary(settings: Settings, *, host: str, port: int, worker: bool) -> str:
-    """The start-up lines: API and console URLs, database, SES mode, DNS checks, worker."""
+def where_everything_is(
+    settings: Settings, *, host: str, port: int, worker: bool
+) -> dict[str, str]:
+    """API and console URLs, database, SES mode, DNS checks and worker, by name."""
     base = f"http://{_url_host(host)}:{port}"
-    lines = [
-        f"email-channels {__version__}",
-        f"  API       {base}/v1/{{workspace_id}}/... (reference: {base}/docs)",
-        f"  console   {base}/console",
-        f"  database  {database_location(settings.database_url)}",
-        f"  SES       {_ses(settings)}",
-        f"  DNS       {_dns(settings)}",
-        f"  worker    {'in the API process' if worker else 'off (--no-worker)'}",
-    ]
-    return "\n".join(lines)
+    return {
+        "API": f"{base}/v1/{{workspace_id}}/... (reference: {base}/docs)",
+        "console": f"{base}/console",
+        "database": database_location(settings.database_url),
+        "SES": _ses(settings),
+        "DNS": _dns(settings),
+        "worker": "in the API process" if worker else "off (--no-worker)",
+    }
+
+
+def announce(settings: Settings, *, host: str, port: int, worker: bool) -> None:
+    """Say once where everything is: plain lines, or one JSON log line with LOG_FORMAT=json."""
+    where = where_everything_is(settings, host=host, port=port, worker=worker)
+    if settings.log_format is LogFormat.JSON:
+        fields = {name.lower(): value for name, value in where.items()}
+        get_logger(__name__).info("where everything is", version=__version__, **fields)
+        return
+    lines = [f"email-channels {__version__}"]
+    lines += [f"  {name:<9} {value}" for name, value in where.items()]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def port_in_use(host: str, port: int) -> bool:
