@@ -1,4 +1,4 @@
-"""Request bodies over 64 KiB are a 413 (DESIGN.md section 1), as a pure ASGI middleware.
+"""Request bodies over 64 KiB are a 413, as a pure ASGI middleware.
 
 Pure ASGI rather than `BaseHTTPMiddleware`: it must see the body as it arrives, chunk by chunk,
 and answer before the application (and so the API key lookup) ever runs on a body too large.

@@ -43,7 +43,7 @@ def _parse_nameserver(entry: str) -> tuple[str, int]:
 
 
 class Settings(BaseSettings):
-    """Configuration of one service process (DESIGN.md section 2)."""
+    """Configuration of one service process (the EMAIL_CHANNELS_* environment)."""
 
     model_config = SettingsConfigDict(
         env_prefix="EMAIL_CHANNELS_", env_file=".env", extra="ignore", frozen=True

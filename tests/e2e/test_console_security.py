@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from email_channels.auth.permissions import Permission
+from email_channels.console.flash import FLASH_COOKIE
 from email_channels.console.session import SESSION_COOKIE, csrf_token_for
 from tests.support.fixtures_api import Api
 
@@ -41,36 +42,65 @@ async def setup_count(api: Api, headers: dict[str, str]) -> int:
     return len((await api.client.get(API, headers=headers)).json()["items"])
 
 
+async def refused_then_shown(
+    client: httpx.AsyncClient, path: str, data: dict[str, str], *, page: str
+) -> str:
+    """POST a form that is refused: a 303 to its page, which says why once, then never again."""
+    refused = await client.post(path, data=data)
+    assert refused.status_code == 303, (path, data, refused.text)
+    assert refused.headers["location"] == page
+    shown = await client.get(page)
+    assert 'role="alert"' in shown.text, (path, shown.text)
+    again = await client.get(page)
+    assert FLASH_COOKIE not in client.cookies
+    assert "did not come from this console session" not in again.text
+    return shown.text
+
+
 async def test_changing_forms_without_the_right_token_are_refused_and_change_nothing(
     api: Api,
 ) -> None:
     headers = await api.key()
     setup = await api.create_setup(headers, tenant_name="csrf-1", domain_identity="csrf.example")
     page = f"/console/setups/{setup['id']}"
+    use_case = await api.client.post(
+        "/v1/ws1/use-cases", headers=headers, json={"name": "csrf", "ses_setup_id": setup["id"]}
+    )
+    assert use_case.status_code == 201
     async with browser_like(api) as client:
         assert (await sign_in(client, secret_of(headers))).status_code == 303
         good = csrf_token_for(secret_of(headers))
         attempts = {
-            "/console/setups": {"tenant_name": "csrf-2", "domain_identity": "csrf2.example"},
-            f"{page}/verify": {},
-            f"{page}/delete": {},
-            "/console/sign-out": {},
+            "/console/setups": (
+                {"tenant_name": "csrf-2", "domain_identity": "csrf2.example"},
+                "/console/setups/new",
+            ),
+            f"{page}/verify": ({}, page),
+            f"{page}/delete": ({}, page),
+            f"{page}/use-cases": ({"name": "csrf-2"}, page),
+            f"{page}/use-cases/{use_case.json()['id']}/delete": ({}, page),
+            "/console/sign-out": ({}, "/console"),
         }
-        for path, fields in attempts.items():
+        for path, (fields, form_page) in attempts.items():
             for token in (None, "wrong", good[:-1]):
                 data = fields if token is None else {**fields, "csrf_token": token}
-                refused = await client.post(path, data=data)
-                assert refused.status_code == 403, (path, token, refused.text)
-                assert 'role="alert"' in refused.text
+                shown = await refused_then_shown(client, path, data, page=form_page)
+                assert "did not come from this console session" in shown
 
         assert await setup_count(api, headers) == 1
+        listed = await api.client.get("/v1/ws1/use-cases", headers=headers)
+        assert [item["name"] for item in listed.json()["items"]] == ["csrf"]
         service = api.app.state.ses_setups
         stored = await service.get_stored(workspace_id="ws1", setup_id=uuid.UUID(setup["id"]))
         assert {r["reason"] for r in stored["dns_records"]} == {"Not checked yet"}
         still_signed_in = await client.get("/console")
         assert "Sign out" in still_signed_in.text
 
-        # The right token works: the same request goes through.
+        # The right token works: the same requests go through.
+        deleted = await client.post(
+            f"{page}/use-cases/{use_case.json()['id']}/delete", data={"csrf_token": good}
+        )
+        assert deleted.status_code == 303
         deleted = await client.post(f"{page}/delete", data={"csrf_token": good})
         assert deleted.status_code == 303
         assert await setup_count(api, headers) == 0
@@ -80,14 +110,15 @@ async def test_sign_in_without_the_forms_own_token_is_refused(api: Api) -> None:
     headers = await api.key()
     async with browser_like(api) as client:
         refused = await client.post("/console/sign-in", data={"api_key": secret_of(headers)})
-        assert refused.status_code == 403
+        assert refused.status_code == 303
         assert SESSION_COOKIE + "=" not in refused.headers.get("set-cookie", "")
-        await client.get("/console")  # sets the sign-in cookie
+        assert "The sign-in form expired" in (await client.get("/console")).text
         wrong = await client.post(
             "/console/sign-in", data={"api_key": secret_of(headers), "csrf_token": "x"}
         )
-        assert wrong.status_code == 403
+        assert wrong.status_code == 303
         assert SESSION_COOKIE not in client.cookies
+        assert "The sign-in form expired" in (await client.get("/console")).text
 
 
 async def test_session_cookie_is_http_only_same_site_strict_and_secure_over_https(
@@ -163,8 +194,11 @@ async def test_sign_in_refuses_a_bad_key_and_redirects_only_within_the_console(a
         form = await client.get("/console")
         token = TOKEN.search(form.text)[1]  # type: ignore[index]
         bad = await client.post("/console/sign-in", data={"csrf_token": token, "api_key": "nope"})
-        assert bad.status_code == 401
-        assert 'role="alert"' in bad.text
+        assert bad.status_code == 303
+        shown = await client.get(bad.headers["location"])
+        assert 'role="alert"' in shown.text
+        assert "The API key is not valid." in shown.text
+        assert "The API key is not valid." not in (await client.get("/console")).text
         for target, expected in (
             ("https://elsewhere.example/", "/console"),
             ("//elsewhere.example", "/console"),

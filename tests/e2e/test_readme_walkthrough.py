@@ -1,9 +1,11 @@
-"""The README's walk-through, run exactly as printed against `email-channels serve`.
+"""The README's commands, run exactly as printed against `email-channels serve`.
 
 The service runs as a subprocess the way `./dev serve` runs it: in a fresh working directory
 (so the SQLite file and the sandbox state land there), on free loopback ports, with the test
-BIND as its resolver. The README's ```sh blocks run in one bash process with two textual
-substitutions only: the base URL and `./dev cli`.
+BIND as its resolver. The README's ```sh blocks run in bash with textual substitutions only:
+the base URL, `./dev cli` and `./dev serve`, the ports. `test_every_readme_command_is_run_or_
+allowed` fails for any command line of the README that no test here runs and that the
+allow-list below does not name with its reason.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import time
@@ -32,13 +35,20 @@ from tests.support.processes import (
     service_environment,
     stop,
 )
+from tests.support.readme import (
+    Block,
+    Command,
+    blocks_under,
+    commands_outside_shell_blocks,
+    only_command,
+    shell_blocks,
+)
 
 pytestmark = pytest.mark.bind
 
-ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
 README_API = "http://127.0.0.1:8000"
 README_CLI = "./dev cli"
+README_SERVE = "./dev serve"
 START_TIMEOUT_SECONDS = 30.0
 SCRIPT_TIMEOUT_SECONDS = 60.0
 SETUP_STATUSES = {"verified", "missing", "mismatch", "unknown"}
@@ -68,37 +78,72 @@ class ScriptRun:
 
 # -- the README -------------------------------------------------------------------------
 
+# Command lines of the README that no test runs, each with the reason. Keep it short: a
+# command a reader can run here belongs in a test.
+NOT_RUN = {
+    "./dev test": "runs this very suite (it would run itself)",
+    "export EMAIL_CHANNELS_SES_MODE=aws": "Amazon SES: needs an AWS account",
+    "export EMAIL_CHANNELS_AWS_REGION=eu-west-1": "Amazon SES: needs an AWS account",
+    "export EMAIL_CHANNELS_DATABASE_URL=postgresql+asyncpg://email_channels@db.internal:5432/"
+    "email_channels": "Amazon SES: a production database host",
+    "export AWS_PROFILE=email-channels": "Amazon SES: needs AWS credentials",
+    "./dev cli serve --host 0.0.0.0 --port 8000": "Amazon SES: serves against real SES",
+    "docker build -t email-channels .": "needs a container engine (none runs here)",
+    "docker run -p 8000:8000 -e EMAIL_CHANNELS_DATABASE_URL=postgresql+asyncpg://email_channels"
+    "@db.internal:5432/email_channels -e EMAIL_CHANNELS_SES_MODE=aws -e "
+    "EMAIL_CHANNELS_AWS_REGION=eu-west-1 -e EMAIL_CHANNELS_RATE_LIMIT_STORAGE_URI=redis://"
+    "cache.internal:6379/0 email-channels email-channels serve --host 0.0.0.0 --port 8000 "
+    "--workers 4": "needs a container engine, AWS and production hosts",
+}
 
-def _section(markdown: str, *, start: str, end: str) -> str:
-    """The text after the heading line `start` up to (not including) the heading `end`."""
-    match = re.search(rf"^{re.escape(start)}\n(.*?)^{re.escape(end)}", markdown, re.M | re.S)
-    assert match, f"README.md has no section {start!r} ending at {end!r}"
-    return match[1]
+
+def serve_command() -> Command:
+    """Quick start's `./dev serve` line: the `service` fixture runs it."""
+    return only_command(blocks_under("## Quick start"), starting=README_SERVE)
 
 
-def _sh_blocks(text: str) -> list[str]:
-    return re.findall(r"^```sh\n(.*?)^```\s*$", text, re.M | re.S)
+def walkthrough_blocks() -> list[Block]:
+    """The blocks of "## Walk-through" up to "### Keys": run as one script."""
+    return blocks_under("## Walk-through", until="### Keys")
 
 
-def walkthrough_blocks() -> list[str]:
-    """The ```sh blocks of "## Walk-through", up to the "### Keys" subsection."""
-    blocks = _sh_blocks(_section(README.read_text(), start="## Walk-through", end="### Keys"))
-    assert blocks, "the README's walk-through has no ```sh blocks"
-    return blocks
+def keys_commands() -> list[Command]:
+    """The `keys list` and `keys revoke` lines of "### Keys"."""
+    blocks = blocks_under("### Keys")
+    return [
+        only_command(blocks, starting=f"{README_CLI} keys list"),
+        only_command(blocks, starting=f"{README_CLI} keys revoke"),
+    ]
 
 
-def keys_lines() -> list[str]:
-    """The command lines of the ```sh block of "### Keys"."""
-    blocks = _sh_blocks(_section(README.read_text(), start="### Keys", end="## "))
-    assert blocks, "the README's Keys section has no ```sh block"
-    return [line for block in blocks for line in block.splitlines() if line.strip()]
+def console_blocks() -> list[Block]:
+    """The key for the console ("## Console")."""
+    return blocks_under("## Console")
+
+
+def commands_run_here() -> dict[str, str]:
+    """Every README command line a test of this package runs, with the test that runs it."""
+    from tests.e2e import test_readme_webhooks as webhooks
+
+    groups: dict[str, list[Command]] = {
+        "the service fixture": [serve_command()],
+        "test_readme_walkthrough_works_as_printed": [
+            c for block in walkthrough_blocks() for c in block.commands()
+        ],
+        "test_keys_section_lists_and_revokes_as_documented": keys_commands(),
+        "test_console_section_key_signs_in": [
+            c for block in console_blocks() for c in block.commands()
+        ],
+        **webhooks.commands_run(),
+    }
+    return {command.key: test for test, commands in groups.items() for command in commands}
 
 
 def as_run_here(snippet: str, service: RunningService) -> str:
     """The README text with the documented URL and `./dev cli` pointed at this test's service."""
     script = snippet.replace(README_API, service.base_url).replace(README_CLI, str(CLI))
     # A README that spelled the service differently would reach a developer's real server.
-    for leftover in (":8000", "./dev", ":4566"):
+    for leftover in (":8000", "./dev", ":4566", ":9000"):
         assert leftover not in script, f"{leftover!r} left in the script:\n{script}"
     return script
 
@@ -171,6 +216,9 @@ def service(
     port, sandbox_port = free_port(), free_port()
     env = service_environment(sandbox_port=str(sandbox_port), dns_nameservers=dns_nameservers)
     log = workdir.parent / f"{workdir.name}-serve.log"  # outside: the directory listing is tested
+    # Quick start's line as printed, `./dev` being the project's command line (`CLI`).
+    words = shlex.split(serve_command().text, comments=True)
+    assert words == ["./dev", "serve"], words
     with log.open("wb") as output:
         process = subprocess.Popen(
             [str(CLI), "serve", "--port", str(port)],
@@ -223,7 +271,7 @@ def cli(service: RunningService, *args: str) -> str:
 
 
 def test_readme_walkthrough_works_as_printed(service: RunningService, http: httpx.Client) -> None:
-    script = "\n".join(as_run_here(block, service) for block in walkthrough_blocks())
+    script = "\n".join(as_run_here(block.text, service) for block in walkthrough_blocks())
 
     run = run_bash(script, service)
 
@@ -273,9 +321,7 @@ def test_readme_walkthrough_works_as_printed(service: RunningService, http: http
 def test_keys_section_lists_and_revokes_as_documented(
     service: RunningService, http: httpx.Client
 ) -> None:
-    lines = keys_lines()
-    list_line = next(line for line in lines if line.startswith(f"{README_CLI} keys list"))
-    revoke_line = next(line for line in lines if line.startswith(f"{README_CLI} keys revoke"))
+    list_line, revoke_line = (command.text for command in keys_commands())
     assert "KEY_ID" in revoke_line
     name = f"readme-keys-{uuid.uuid4().hex[:8]}"
     create = f"keys create --workspace acme --name {name} --permission Channel.view"
@@ -314,3 +360,70 @@ def _key_line(listing: str, name: str) -> tuple[str, set[str], str]:
             found.append((key_id, granted, state))
     assert len(found) == 1, listing
     return found[0]
+
+
+# -- the console ------------------------------------------------------------------------
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def test_console_section_key_signs_in(service: RunningService) -> None:
+    script = "\n".join(as_run_here(block.text, service) for block in console_blocks())
+    run = run_bash(script, service)
+    assert run.returncode == 0, run.stderr
+    secret = run.stdout.strip()
+    assert secret, run.stdout
+    assert "\n" not in secret, run.stdout
+
+    with httpx.Client(base_url=service.base_url, timeout=10.0, trust_env=False) as browser:
+        form = browser.get("/console")
+        token = TOKEN.search(form.text)
+        assert token, form.text
+        signed_in = browser.post(
+            "/console/sign-in", data={"csrf_token": token[1], "api_key": secret}
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        home = browser.get(signed_in.headers["location"])
+        assert '<h1 id="setups-heading">SES setups</h1>' in home.text
+        assert "New SES setup" in home.text  # the README's key may create
+        assert "Workspace <strong>acme</strong>" in home.text
+
+    # What the README says of a key that may only look.
+    viewer = cli(
+        service,
+        *["keys", "create", "--workspace", "acme", "--name", "look"],
+        *["--permission", "Channel.view", "--permission", "UseCase.view"],
+    ).strip()
+    with httpx.Client(base_url=service.base_url, timeout=10.0, trust_env=False) as browser:
+        token = TOKEN.search(browser.get("/console").text)
+        assert token
+        browser.post("/console/sign-in", data={"csrf_token": token[1], "api_key": viewer})
+        home = browser.get("/console")
+        assert "New SES setup</a>" not in home.text
+        assert "Your key can view setups but not create them." in home.text.replace("&#39;", "'")
+
+
+# -- every command ----------------------------------------------------------------------
+
+
+def test_every_readme_command_is_run_or_allowed() -> None:
+    run_here = commands_run_here()
+    commands = [command for block in shell_blocks() for command in block.commands()]
+    unrun = [
+        f"  {command}"
+        for command in commands
+        if command.key not in run_here and command.key not in NOT_RUN
+    ]
+    assert not unrun, (
+        "README.md commands that no test runs: run each in a test of "
+        "tests/e2e/test_readme_walkthrough.py (or test_readme_webhooks.py), or add it to "
+        "NOT_RUN there with the reason it cannot run here:\n" + "\n".join(unrun)
+    )
+    present = {command.key for command in commands}
+    stale = [f"  {key!r}" for key in NOT_RUN if key not in present]
+    assert not stale, "NOT_RUN names commands the README no longer has:\n" + "\n".join(stale)
+    assert set(run_here).isdisjoint(NOT_RUN), "a command both run and allowed not to run"
+    hidden = commands_outside_shell_blocks()
+    assert not hidden, "commands in a block that is not ```sh (so not checked):\n" + "\n".join(
+        hidden
+    )

@@ -1,4 +1,4 @@
-"""Requests per minute per API key, with the `limits` library (DESIGN.md section 10).
+"""Requests per minute per API key, with the `limits` library.
 
 A moving window: at most RATE_LIMIT requests of one key in any 60 seconds, never the double
 that a fixed window lets through around its boundary. The counters live in the storage that

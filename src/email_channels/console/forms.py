@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from email_channels.console.flash import Flash
 from email_channels.errors import AppError, Conflict
 from email_channels.problems import validation_errors
 from email_channels.ses_setups.schemas import SesSetupCreate
@@ -50,6 +51,16 @@ class CreateForm:
     @classmethod
     def submitted(cls, values: dict[str, str]) -> CreateForm:
         return cls(values={name: values.get(name, "") for name in CREATE_FIELDS})
+
+    @classmethod
+    def flashed(cls, flash: Flash) -> CreateForm:
+        """The form as the last try left it (typed values, messages), or empty."""
+        form = cls.submitted(flash.values)
+        return cls(values=form.values, errors=dict(flash.field_errors), form_error=flash.error)
+
+    def flash(self) -> Flash:
+        """What the redirect back to the form carries."""
+        return Flash(values=self.values, field_errors=self.errors, error=self.form_error)
 
     def parse(self) -> SesSetupCreate | None:
         """The API's create request, or None with `errors` set (the API's messages)."""

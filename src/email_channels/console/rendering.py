@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from email_channels.console.flash import Flash, browser_secret, forget_flash, read_flash, set_flash
 from email_channels.console.session import (
     CONSOLE_PATH,
     SignInRequired,
@@ -111,10 +113,29 @@ def render(
     *,
     status: int = 200,
 ) -> HTMLResponse:
-    """A page (or partial) with the console's security headers."""
-    values = {"session": getattr(request.state, "console_session", None), **(context or {})}
+    """A page (or partial) with the console's security headers; a page shows its flash once."""
+    page = request.method == "GET"
+    values = {
+        "session": getattr(request.state, "console_session", None),
+        "flash": read_flash(request) if page else Flash(),
+        **(context or {}),
+    }
     html = environment().get_template(template).render(values)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    if page:
+        forget_flash(response, request)
+    return response
+
+
+def see_other(
+    request: Request, path: str, *, flash: Flash | None = None, secret: str | None = None
+) -> Response:
+    """Post/Redirect/Get: a 303 to the page at `path`, which shows `flash` once."""
+    response = with_security_headers(RedirectResponse(path, status_code=303))
+    key = secret or browser_secret(request)
+    if flash is not None and key:
+        set_flash(response, request, replace(flash, path=path.split("?", 1)[0]), secret=key)
+    return response
 
 
 def with_security_headers(response: Response) -> Response:
@@ -133,7 +154,13 @@ def sign_in_page(
 ) -> HTMLResponse:
     """The sign-in form, with a fresh double-submit token when the browser has none."""
     token = sign_in_token(request)
-    context = {"error": error, "notice": notice, "next_path": next_path, "sign_in_token": token}
+    flash = read_flash(request) if request.method == "GET" else Flash()
+    context = {
+        "error": error or flash.error,
+        "notice": notice if error is None and flash.error is None else None,
+        "next_path": next_path,
+        "sign_in_token": token,
+    }
     response = render(request, "sign_in.html", context, status=status)
     set_sign_in_cookie(response, request, token)
     return response
@@ -166,6 +193,33 @@ class PageNotFound(AppError):
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+FRAGMENT_HEADER = "X-Console-Fragment"  # sent by console.js: answer only a partial
+_FORM_PAGE = "console_form_page"
+
+
+def form_page(page: str) -> Callable[[Endpoint], Endpoint]:
+    """Mark a POST endpoint with the GET page it returns to, a template of its path parameters.
+
+    Whatever stops the form (no session, a stale CSRF token, a refusal) is then a 303 to that
+    page with the message in a flash, like its success: no answer to a POST is ever a page.
+    """
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _FORM_PAGE, page)
+        return endpoint
+
+    return mark
+
+
+def _back_to(request: Request, page: str | None) -> str | None:
+    """The page a form returns to, or None for a request that wants a page or a partial."""
+    if page is None or request.method != "POST" or FRAGMENT_HEADER in request.headers:
+        return None
+    try:
+        return page.format(console=CONSOLE_PATH, **request.path_params)
+    except (KeyError, IndexError):
+        return CONSOLE_PATH
 
 
 class ConsoleRoute(APIRoute):
@@ -173,16 +227,26 @@ class ConsoleRoute(APIRoute):
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        page = getattr(self.endpoint, _FORM_PAGE, None)
 
         async def console_handler(request: Request) -> Response:
             try:
                 return await handler(request)
             except SignInRequired as error:
+                back = _back_to(request, page)
+                if back is not None:  # the page asks for a key, then comes back here
+                    return see_other(request, back)
                 return _sign_in_instead(request, error)
             except AppError as error:
+                back = _back_to(request, page)
+                if back is not None:
+                    return see_other(request, back, flash=Flash(error=error.detail))
                 return error_page(request, error)
             except RequestValidationError:
                 # Only the path can be malformed here (forms are read by hand): no such page.
-                return error_page(request, PageNotFound("There is no such page in the console."))
+                missing = PageNotFound("There is no such page in the console.")
+                if request.method == "POST" and FRAGMENT_HEADER not in request.headers:
+                    return see_other(request, CONSOLE_PATH, flash=Flash(error=missing.detail))
+                return error_page(request, missing)
 
         return console_handler

@@ -6,14 +6,17 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from email_channels.auth.permissions import Permission
+from email_channels.console.flash import Flash, read_flash
 from email_channels.console.forms import CreateForm, form_values, safe_next_path
 from email_channels.console.rendering import (
+    FRAGMENT_HEADER,
     ConsoleRoute,
+    form_page,
     render,
-    sign_in_page,
+    see_other,
     with_security_headers,
 )
 from email_channels.console.session import (
@@ -26,18 +29,19 @@ from email_channels.console.session import (
     clear_session_cookie,
     csrf_token_for,
     set_session_cookie,
+    set_sign_in_cookie,
     sign_in,
+    sign_in_token,
     signed_in,
     tokens_match,
 )
-from email_channels.errors import (
-    AppError,
-    Conflict,
-    ServiceUnavailable,
-    Unauthorized,
-    UpstreamTimeout,
-    UpstreamUnavailable,
+from email_channels.console.use_cases import (
+    SETUP_PAGE,
+    UseCaseSection,
+    setup_path,
+    use_case_section,
 )
+from email_channels.errors import AppError, Unauthorized
 from email_channels.ses_setups.service import SesSetupService
 from email_channels.ses_setups.zone import ZoneFormat, zone_filename
 from email_channels.ses_setups.zone import render as render_zone
@@ -45,8 +49,7 @@ from email_channels.ses_setups.zone import render as render_zone
 router = APIRouter(prefix=CONSOLE_PATH, route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[ConsoleSession, Depends(signed_in)]
 PAGE_SIZE = 20
-FRAGMENT_HEADER = "X-Console-Fragment"  # sent by console.js: answer only the records partial
-NOTICES = {"deleted": "The SES setup was deleted."}
+NEW_SETUP_PATH = f"{CONSOLE_PATH}/setups/new"
 
 
 def _setups(request: Request) -> SesSetupService:
@@ -55,28 +58,17 @@ def _setups(request: Request) -> SesSetupService:
     return service
 
 
-def _see_other(path: str) -> Response:
-    """Post/redirect/get: a reload never submits a form twice."""
-    return with_security_headers(RedirectResponse(path, status_code=303))
-
-
-def _setup_path(setup_id: uuid.UUID | str) -> str:
-    return f"{CONSOLE_PATH}/setups/{setup_id}"
-
-
 @router.get("")
 async def setups_page(
     request: Request,
     session: Session,
     continuation_token: Annotated[str | None, Query(max_length=512)] = None,
-    notice: str | None = None,
 ) -> Response:
     """The list of the workspace's setups, newest first, a page at a time."""
     context: dict[str, Any] = {
         "items": [],
         "next_token": None,
         "paged": continuation_token is not None,
-        "notice": NOTICES.get(notice or ""),
         "error": None,
         "may_create": session.may(Permission.CHANNEL_CREATE),
     }
@@ -101,89 +93,92 @@ async def sign_in_submit(request: Request) -> Response:
     next_path = safe_next_path(values.get("next"))
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not tokens_match(values.get(CSRF_FIELD), expected):
+        # A fresh form token signs the message, so the page after the redirect can show it.
+        token = sign_in_token(request)
         refused = CsrfRefused("The sign-in form expired. Type the API key again.")
-        return sign_in_page(request, error=refused.detail, next_path=next_path, status=403)
+        response = see_other(request, next_path, flash=Flash(error=refused.detail), secret=token)
+        set_sign_in_cookie(response, request, token)
+        return response
     secret = values.get("api_key", "").strip()
-    if not secret:
-        return sign_in_page(request, error="Enter an API key.", next_path=next_path, status=422)
-    try:
-        await sign_in(request, secret)
-    except Unauthorized as error:
-        return sign_in_page(request, error=error.detail, next_path=next_path, status=401)
-    response = _see_other(next_path)
+    error = None if secret else "Enter an API key."
+    if secret:
+        try:
+            await sign_in(request, secret)
+        except Unauthorized as refused:
+            error = refused.detail
+    if error is not None:
+        return see_other(request, next_path, flash=Flash(error=error), secret=expected)
+    response = see_other(request, next_path)
     set_session_cookie(response, request, secret)
     return response
 
 
 @router.post("/sign-out")
+@form_page("{console}")
 async def sign_out(request: Request) -> Response:
     """Forget the key; works even when the key was revoked meanwhile."""
     values = await form_values(request)
     secret = request.cookies.get(SESSION_COOKIE)
     if secret and not tokens_match(values.get(CSRF_FIELD), csrf_token_for(secret)):
         raise CsrfRefused("This form did not come from this console session.")
-    response = _see_other(CONSOLE_PATH)
+    response = see_other(request, CONSOLE_PATH)
     clear_session_cookie(response, request)
     return response
 
 
 @router.get("/setups/new")
 async def new_setup_page(request: Request, session: Session) -> Response:
-    """The empty "New SES setup" form."""
+    """The "New SES setup" form: empty, or as typed with the messages of the last try."""
     session.require(Permission.CHANNEL_CREATE)
-    return render(request, "new_setup.html", {"form": CreateForm.empty()})
+    return render(request, "new_setup.html", {"form": CreateForm.flashed(read_flash(request))})
 
 
 @router.post("/setups")
+@form_page(NEW_SETUP_PATH)
 async def create_setup(request: Request, session: Session) -> Response:
-    """Create through the service; the form again, as typed, with messages when it fails."""
+    """Create through the service; back to the form, as typed, with messages when it fails."""
     values = await form_values(request)
     session.check_csrf(values.get(CSRF_FIELD))
     principal = session.require(Permission.CHANNEL_CREATE)
     form = CreateForm.submitted(values)
     parsed = form.parse()
-    if parsed is None:
-        return render(request, "new_setup.html", {"form": form}, status=422)
-    try:
-        detail = await _setups(request).create(workspace_id=principal.workspace_id, request=parsed)
-    except AppError as error:
-        form.refused(error)
-        return render(request, "new_setup.html", {"form": form}, status=error.status)
-    return _see_other(_setup_path(detail["id"]))
-
-
-async def _detail_page(
-    request: Request,
-    session: ConsoleSession,
-    setup_id: uuid.UUID,
-    *,
-    confirm_delete: bool = False,
-    delete_error: str | None = None,
-    status: int = 200,
-) -> Response:
-    principal = session.require(Permission.CHANNEL_VIEW)
-    setup = await _setups(request).get_stored(
-        workspace_id=principal.workspace_id, setup_id=setup_id
-    )
-    may_delete = session.may(Permission.CHANNEL_DELETE)
-    context = {
-        "setup": setup,
-        "may_delete": may_delete,
-        "confirm_delete": confirm_delete and may_delete,
-        "delete_error": delete_error,
-    }
-    return render(request, "setup.html", context, status=status)
+    if parsed is not None:
+        try:
+            detail = await _setups(request).create(
+                workspace_id=principal.workspace_id, request=parsed
+            )
+        except AppError as error:
+            form.refused(error)
+        else:
+            return see_other(request, setup_path(detail["id"]))
+    return see_other(request, NEW_SETUP_PATH, flash=form.flash())
 
 
 @router.get("/setups/{setup_id}")
 async def setup_page(
     request: Request, session: Session, setup_id: uuid.UUID, confirm: str | None = None
 ) -> Response:
-    """A setup and its records as the last check left them (no DNS lookup until asked)."""
-    return await _detail_page(request, session, setup_id, confirm_delete=confirm == "delete")
+    """A setup, its records as the last check left them (no DNS lookup), its use cases."""
+    principal = session.require(Permission.CHANNEL_VIEW)
+    setup = await _setups(request).get_stored(
+        workspace_id=principal.workspace_id, setup_id=setup_id
+    )
+    flash = read_flash(request)
+    use_cases: UseCaseSection = await use_case_section(
+        request, session, setup_id=setup_id, flash=flash
+    )
+    may_delete = session.may(Permission.CHANNEL_DELETE)
+    context = {
+        "setup": setup,
+        "may_delete": may_delete,
+        "confirm_delete": confirm == "delete" and may_delete,
+        "use_cases": use_cases,
+    }
+    return render(request, "setup.html", context)
 
 
 @router.post("/setups/{setup_id}/verify")
+@form_page(SETUP_PAGE)
 async def verify_setup(request: Request, session: Session, setup_id: uuid.UUID) -> Response:
     """Check the records in DNS now; the records partial for console.js, else the page."""
     values = await form_values(request)
@@ -194,7 +189,7 @@ async def verify_setup(request: Request, session: Session, setup_id: uuid.UUID) 
     )
     if request.headers.get(FRAGMENT_HEADER) == "records":
         return render(request, "_records_table.html", {"setup": setup, "announce": True})
-    return _see_other(_setup_path(setup_id))
+    return see_other(request, setup_path(setup_id))
 
 
 @router.get("/setups/{setup_id}/zone")
@@ -213,16 +208,15 @@ async def download_zone(
 
 
 @router.post("/setups/{setup_id}/delete")
+@form_page(SETUP_PAGE)
 async def delete_setup(request: Request, session: Session, setup_id: uuid.UUID) -> Response:
-    """Delete through the service; a refusal (a use case still uses it) is explained."""
+    """Delete through the service; a refusal (use cases still reference it) names them."""
     values = await form_values(request)
     session.check_csrf(values.get(CSRF_FIELD))
     principal = session.require(Permission.CHANNEL_DELETE)
     try:
         await _setups(request).delete(workspace_id=principal.workspace_id, setup_id=setup_id)
-    except (Conflict, ServiceUnavailable, UpstreamUnavailable, UpstreamTimeout) as error:
-        message = f"Not deleted: {error.detail}"
-        return await _detail_page(
-            request, session, setup_id, delete_error=message, status=error.status
-        )
-    return _see_other(f"{CONSOLE_PATH}?notice=deleted")
+    except AppError as error:
+        refused = Flash(error=error.detail, action="delete-setup")
+        return see_other(request, setup_path(setup_id), flash=refused)
+    return see_other(request, CONSOLE_PATH, flash=Flash(notice="The SES setup was deleted."))

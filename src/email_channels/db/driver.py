@@ -1,4 +1,4 @@
-"""The driver's own pool for the hottest statements on PostgreSQL (DESIGN.md section 6).
+"""The driver's own pool for the hottest statements on PostgreSQL.
 
 The list and the key lookup run on every request. Through SQLAlchemy each execution pays for
 a Connection object, the compiled-statement cache lookup and result processing, which the

@@ -1,1 +1,1 @@
-"""Operations: logging set-up, request ids, metrics and readiness (DESIGN.md section 10)."""
+"""Operations: logging set-up, request ids, metrics and readiness."""

@@ -17,7 +17,7 @@ router = APIRouter(tags=["Operations"])
 
 
 # Operator endpoints stay out of the OpenAPI document: it describes the clients' API
-# (DESIGN.md section 1); these are section 10's, for load balancers and scrapers.
+# (/v1/...); these are the operators', for load balancers and scrapers.
 @router.get("/readyz", summary="Readiness", include_in_schema=False)
 async def readyz(request: Request) -> Response:
     """200 when the database answers; 503 otherwise (take this process out of rotation)."""

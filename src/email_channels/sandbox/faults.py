@@ -23,7 +23,7 @@ _FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """How the next `times` calls of `operation` misbehave (DESIGN.md, sandbox control)."""
+    """How the next `times` calls of `operation` misbehave (the sandbox's control routes)."""
 
     operation: str
     error_code: str | None = DEFAULT_ERROR_CODE

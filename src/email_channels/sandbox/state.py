@@ -123,7 +123,7 @@ class Associations(TrackedDict[tuple[str, str], Association]):
 
     Deleting a tenant or an identity removes its associations, and a tenant lists its
     resources: through the indexes these cost what the tenant or resource has, not what the
-    whole account holds (DESIGN.md section 6: the sandbox scales like a database).
+    whole account holds (the sandbox scales like a database).
     """
 
     def __init__(self, journal: Journal) -> None:

@@ -1,7 +1,7 @@
 """The emulator's state in SQLite: one small write per change, whatever the state holds.
 
 Until this store, the sandbox rewrote its whole JSON state file (with an fsync) on every change,
-so a change cost more the more it held (DESIGN.md section 6). Now each record is a row
+so a change cost more the more it held. Now each record is a row
 (`records`: kind, key, the record as JSON) and a change writes only the rows its operation
 touched, in one transaction. WAL with `synchronous=NORMAL`: a change the emulator acknowledged
 is committed to the WAL file, which the operating system holds once the write returns, so a

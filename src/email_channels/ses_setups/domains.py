@@ -1,4 +1,4 @@
-"""Domain identities as customers type them, normalised and validated (DESIGN.md section 1)."""
+"""Domain identities as customers type them, normalised and validated."""
 
 from __future__ import annotations
 

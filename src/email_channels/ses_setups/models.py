@@ -63,7 +63,7 @@ class SesSetup(Base):
     teardown_event: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # --- background work (DESIGN.md section 8) ---
+    # --- background work (re-checks, SES status, expiry) ---
     # When the next re-check is due (null: now), and the interval that led there.
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     check_interval: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))

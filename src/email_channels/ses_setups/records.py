@@ -1,4 +1,4 @@
-"""The DNS records a setup needs (DESIGN.md section 4), derived from what SES returned."""
+"""The DNS records a setup needs, derived from what SES returned."""
 
 from __future__ import annotations
 

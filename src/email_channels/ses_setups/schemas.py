@@ -1,4 +1,4 @@
-"""Request and response models of the SES setup endpoints (DESIGN.md section 1)."""
+"""Request and response models of the SES setup endpoints."""
 
 from __future__ import annotations
 

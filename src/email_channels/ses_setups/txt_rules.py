@@ -1,4 +1,4 @@
-"""The SPF and DMARC rules of DESIGN.md section 4: parsing the TXT values that were found."""
+"""The SPF and DMARC rules of a setup's records: parsing the TXT values that were found."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Expected records against DNS observations (DESIGN.md section 4), as pure functions."""
+"""Expected records against DNS observations, as pure functions."""
 
 from __future__ import annotations
 

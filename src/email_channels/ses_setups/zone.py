@@ -1,4 +1,4 @@
-"""A setup's records as a BIND zone-file fragment or CSV (DESIGN.md section 9), pure functions."""
+"""A setup's records as a BIND zone-file fragment or CSV, pure functions."""
 
 from __future__ import annotations
 

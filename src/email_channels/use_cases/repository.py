@@ -74,6 +74,19 @@ async def list_page(
     return await _LIST.page(connection, after=after, limit=limit, workspace_id=workspace_id)
 
 
+async def list_for_setup(
+    connection: AsyncConnection, *, workspace_id: str, ses_setup_id: uuid.UUID, limit: int
+) -> Sequence[AnyRow]:
+    """The newest `limit` use cases that reference one setup (the index on the reference)."""
+    query = (
+        select(*COLUMNS)
+        .where(UseCase.ses_setup_id == ses_setup_id, UseCase.workspace_id == workspace_id)
+        .order_by(UseCase.created_at.desc(), UseCase.id.desc())
+        .limit(limit)
+    )
+    return (await connection.execute(query)).all()
+
+
 async def delete_use_case(
     session: AsyncSession, *, workspace_id: str, use_case_id: uuid.UUID
 ) -> bool:

@@ -71,6 +71,16 @@ class UseCaseService:
             ),
         )
 
+    async def list_for_setup(
+        self, *, workspace_id: str, ses_setup_id: uuid.UUID, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest `limit` use cases that reference the setup (what blocks its delete)."""
+        async with self._db.read() as connection:
+            rows = await repository.list_for_setup(
+                connection, workspace_id=workspace_id, ses_setup_id=ses_setup_id, limit=limit
+            )
+        return [row._asdict() for row in rows]
+
     async def delete(self, *, workspace_id: str, use_case_id: uuid.UUID) -> None:
         async with self._db.transaction() as session:
             deleted = await repository.delete_use_case(

@@ -1,4 +1,4 @@
-"""Request and response models of the webhook endpoints (DESIGN.md section 8)."""
+"""Request and response models of the webhook endpoints."""
 
 from __future__ import annotations
 

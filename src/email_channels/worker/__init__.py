@@ -1,1 +1,1 @@
-"""The background worker: a claim loop and its jobs (DESIGN.md section 8)."""
+"""The background worker: a claim loop and its jobs."""

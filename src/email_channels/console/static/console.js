@@ -1,6 +1,6 @@
 // The console works without this file. With it: "Verify now" swaps the records table in
-// place (no page load, no history entry), copy buttons copy, and "Delete setup" opens the
-// confirmation dialog instead of loading the page with it open.
+// place (no page load, no history entry), copy buttons ("Copy name", "Copy value", ...) copy,
+// and "Delete setup" opens the confirmation dialog instead of loading the page with it open.
 "use strict";
 
 (() => {
@@ -20,22 +20,30 @@
   async function copyValue(button) {
     const source = document.getElementById(button.dataset.copy);
     if (!source) return;
-    const text = source.textContent;
+    const text = source.textContent.trim();
     try {
       await navigator.clipboard.writeText(text);
     } catch {
-      // No clipboard API (an insecure origin): select the text and use the older command.
+      // No clipboard API (plain HTTP other than localhost): select the text and use the older
+      // command; if even that is refused, the text stays selected for Ctrl+C.
       const range = document.createRange();
       range.selectNodeContents(source);
       const selection = window.getSelection();
       selection.removeAllRanges();
       selection.addRange(range);
-      document.execCommand("copy");
+      if (!document.execCommand("copy")) {
+        announce("Selected: press Ctrl+C (or Cmd+C) to copy.");
+        return;
+      }
     }
+    // The accessible name follows the visible word ("Copy name" becomes "Copied name").
     for (const other of document.querySelectorAll("button.copied")) {
       other.textContent = "Copy";
+      other.setAttribute("aria-label", other.dataset.label);
       other.classList.remove("copied");
     }
+    button.dataset.label = button.getAttribute("aria-label");
+    button.setAttribute("aria-label", button.dataset.label.replace(/^Copy/, "Copied"));
     button.textContent = "Copied";
     button.classList.add("copied");
     announce(`Copied ${text}`);

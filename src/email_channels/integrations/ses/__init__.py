@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-# The tags that fence this service's SES resources (DESIGN.md section 7).
+# The tags that fence this service's SES resources.
 TAG_SETUP_ID = "email-channels:setup-id"
 TAG_WORKSPACE_ID = "email-channels:workspace-id"
 TAG_DEPLOYMENT = "email-channels:deployment"
