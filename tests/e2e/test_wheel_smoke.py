@@ -139,6 +139,31 @@ def test_installed_package_comes_from_the_wheel_not_the_checkout(
     assert location.is_relative_to(shipped.venv.resolve()), location
 
 
+# Every module, not only those the commands below reach; Alembic's scripts run on import.
+IMPORT_ALL = """
+import importlib, pkgutil, email_channels
+skip = "email_channels.db.migrations"
+for module in pkgutil.walk_packages(email_channels.__path__, "email_channels."):
+    if module.name != skip and not module.name.startswith(skip + "."):
+        importlib.import_module(module.name)
+"""
+
+
+def test_every_module_of_the_wheel_imports_with_the_runtime_lock_alone(
+    shipped: InstalledWheel, elsewhere: Path, environment: dict[str, str]
+) -> None:
+    done = subprocess.run(
+        [str(shipped.python), "-c", IMPORT_ALL],
+        cwd=elsewhere,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
 def test_wheel_migrates_serves_the_api_and_console_and_creates_on_the_sandbox(
     shipped: InstalledWheel,
     elsewhere: Path,
