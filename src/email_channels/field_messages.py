@@ -37,8 +37,8 @@ def _choices(ctx: Mapping[str, Any]) -> str:
     return f"Must be one of {expected}." if expected else "Not one of the allowed values."
 
 
-def _limit(word: str, ctx: Mapping[str, Any], key: str) -> str:
-    return f"Must be {word} {ctx.get(key)}."
+def _limit(word: str, value: object) -> str:
+    return f"Must be {word} {value}."
 
 
 MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -58,10 +58,10 @@ MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "float_parsing": lambda _: "Must be a number.",
     "bool_type": lambda _: "Must be true or false.",
     "bool_parsing": lambda _: "Must be true or false.",
-    "greater_than_equal": lambda ctx: _limit("at least", ctx, "ge"),
-    "greater_than": lambda ctx: _limit("more than", ctx, "gt"),
-    "less_than_equal": lambda ctx: _limit("at most", ctx, "le"),
-    "less_than": lambda ctx: _limit("less than", ctx, "lt"),
+    "greater_than_equal": lambda ctx: _limit("at least", ctx.get("ge")),
+    "greater_than": lambda ctx: _limit("more than", ctx.get("gt")),
+    "less_than_equal": lambda ctx: _limit("at most", ctx.get("le")),
+    "less_than": lambda ctx: _limit("less than", ctx.get("lt")),
     "uuid_type": lambda _: f"Must be {ID_RULE}.",
     "uuid_parsing": lambda _: f"Must be {ID_RULE}.",
     "uuid_version": lambda _: f"Must be {ID_RULE}.",
