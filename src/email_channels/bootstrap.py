@@ -162,6 +162,8 @@ async def build_ses_setup_service(
         dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,
         lease_seconds=lease_seconds(settings),
+        inflight_horizon=settings.inflight_horizon,
+        ses_read_rate=settings.ses_status_rate,
         schedule=Schedule(
             check_interval_min=settings.check_interval_min,
             check_interval_max=settings.check_interval_max,
@@ -201,8 +203,7 @@ async def open_api(
     from email_channels.webhooks.service import WebhookService
 
     database = await open_database(settings, stack)
-    readiness = DatabaseProbe(settings.database_url)
-    stack.push_async_callback(readiness.close)
+    readiness = DatabaseProbe(database.engine)
     limiter = rate_limiter(
         per_minute=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri
     )
@@ -246,6 +247,7 @@ async def build_worker(
     from email_channels.idempotency.service import Idempotency
     from email_channels.ses_setups.background import SetupJobs
     from email_channels.webhooks.delivery import Deliverer
+    from email_channels.webhooks.retention import EventRetention
     from email_channels.worker.loop import Job, Worker
 
     # How often an idle job looks for due work: a fraction of the shortest interval.
@@ -268,6 +270,7 @@ async def build_worker(
     )
     stack.push_async_callback(deliverer.close)
     idempotency = Idempotency(database)
+    retention = EventRetention(db=database, retention=settings.event_retention)
     return Worker(
         [
             Job("recheck", setups.recheck_due, every=poll),
@@ -280,6 +283,7 @@ async def build_worker(
             ),
             Job("reconcile", setups.reconcile, every=RECONCILE_EVERY),
             Job("purge-idempotency", _zero(idempotency.purge_expired), every=PURGE_EVERY),
+            Job("purge-events", retention.purge, every=PURGE_EVERY),
         ]
     )
 

@@ -232,8 +232,10 @@ def reconcile(
     this deployment's SES resources that no setup knows; drop expired idempotency keys."""
     from email_channels.bootstrap import build_ses_setup_service
     from email_channels.idempotency.service import Idempotency
+    from email_channels.observability.logs import configure_logging
 
     settings = Settings()
+    configure_logging(settings.log_format)  # each deletion is a warning line on stderr
     seconds = older_than if older_than is not None else max(300.0, 6 * settings.upstream_timeout)
 
     async def run(database: Database) -> Reconciled:

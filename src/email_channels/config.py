@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     dns_timeout: float = Field(default=2.0, gt=0)
     dns_lifetime: float = Field(default=4.0, gt=0)
     upstream_timeout: float = Field(default=10.0, gt=0)
-    # Tags this deployment's SES resources, so that `reconcile` sweeps only its own.
-    deployment_id: str = Field(default="default", min_length=1, max_length=128)
+    # Tags this deployment's SES resources, so that `reconcile` sweeps only its own. Unset:
+    # the installation id the first migration made (db/installation.py), never a shared
+    # default that two databases on one SES account would both sweep.
+    deployment_id: str | None = Field(default=None, min_length=1, max_length=128)
+    # Seconds a maybe-applied SES delete may still land: its names stay reserved that long.
+    inflight_horizon: float = Field(default=300.0, ge=0)
     log_format: LogFormat = LogFormat.TEXT
     rate_limit: int = Field(default=600, ge=0)  # requests per minute per API key; 0 = off
     rate_limit_storage_uri: str = "memory://"
@@ -85,6 +89,8 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_retry_scale: float = Field(default=1.0, ge=0)
     webhook_allow_private: bool = False
+    # Seconds an event and its deliveries are kept after the last delivery ended.
+    event_retention: float = Field(default=2592000.0, ge=0)
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,14 @@ class AppError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
+
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the problem (`Retry-After`, ...); none here."""
+        return {}
+
+    def extensions(self) -> dict[str, Any]:
+        """RFC 9457 extension members of the problem (`use_cases`, ...); none here."""
+        return {}
 
 
 class Unauthorized(AppError):
@@ -70,6 +79,9 @@ class StillReferenced(Conflict):
             f"{what} is still used by use cases ({names}); delete those first, then retry."
         )
         self.use_cases = list(use_cases)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"use_cases": [{"id": str(u.id), "name": u.name} for u in self.use_cases]}
 
 
 class UnsupportedMediaType(AppError):

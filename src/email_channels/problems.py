@@ -22,7 +22,6 @@ from email_channels.errors import (
     FieldError,
     InvalidInput,
     ServiceUnavailable,
-    StillReferenced,
     UnsupportedMediaType,
 )
 from email_channels.field_messages import message_for
@@ -103,15 +102,13 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
 
 def render_app_error(error: AppError) -> Response:
     """The problem+json response of an AppError."""
-    extensions = None
-    if isinstance(error, StillReferenced):
-        extensions = {"use_cases": [{"id": str(u.id), "name": u.name} for u in error.use_cases]}
     return problem_response(
         status=error.status,
         title=error.title,
         detail=error.detail,
         errors=error.errors if error.status == 422 else None,
-        extensions=extensions,
+        extensions=error.extensions() or None,
+        headers=error.headers() or None,
     )
 
 

@@ -60,3 +60,22 @@ def test_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("EMAIL_CHANNELS_AWS_REGION=eu-west-1\n")
     monkeypatch.chdir(tmp_path)
     assert Settings().aws_region == "eu-west-1"
+
+
+def test_hostile_neighbour_settings_default_to_section_2() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    # Unset, the tag is the installation id the migration made: never a shared default.
+    assert settings.deployment_id is None
+    assert settings.inflight_horizon == 300.0
+    assert settings.event_retention == 2592000.0
+
+
+def test_hostile_neighbour_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_DEPLOYMENT_ID", "default")
+    monkeypatch.setenv("EMAIL_CHANNELS_INFLIGHT_HORIZON", "12.5")
+    monkeypatch.setenv("EMAIL_CHANNELS_EVENT_RETENTION", "3600")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.deployment_id == "default"
+    assert (settings.inflight_horizon, settings.event_retention) == (12.5, 3600.0)

@@ -89,3 +89,18 @@ class SesSetup(Base):
     ses_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ses_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ses_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class InflightDelete(Base):
+    """A domain or tenant name whose SES delete may still land: reserved until `expires_at`.
+
+    Written when a teardown's delete was maybe applied (a timeout, a 5xx, a reset after
+    sending), kept after the setup row is gone: a create of the name before then would
+    give the late delete a new owner's resource to remove.
+    """
+
+    __tablename__ = "inflight_deletes"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "domain" | "tenant"
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

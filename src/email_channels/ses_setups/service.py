@@ -9,9 +9,11 @@ from typing import Any
 
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
+from email_channels.db.installation import DeploymentTag
 from email_channels.errors import NotFound
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
+from email_channels.pacing import Pacer
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
@@ -100,9 +102,11 @@ class SesSetupService:
         region: str,
         mail_from_subdomain: str,
         dns_lifetime: float,
-        deployment_id: str,
+        deployment_id: str | None,
         lease_seconds: float,
         schedule: Schedule | None = None,
+        inflight_horizon: float = 300.0,
+        ses_read_rate: float = 1.0,
     ) -> None:
         self._db = db
         self.ses = ses
@@ -111,15 +115,19 @@ class SesSetupService:
         self._region = region
         self._mail_from_subdomain = mail_from_subdomain
         self._dns_lifetime = dns_lifetime
+        # Every SES read of the background work (status refreshes, reconcile, the sweep)
+        # shares one pace: SES_STATUS_RATE calls a second per process.
+        self.ses_reads = Pacer(ses_read_rate)
         self.lifecycle = SetupLifecycle(
-            db=db, ses=ses, deployment_id=deployment_id, lease_seconds=lease_seconds
-        )
-        self.reconciler = Reconciler(
             db=db,
             ses=ses,
-            lifecycle=self.lifecycle,
-            deployment_id=deployment_id,
-            default_region=region,
+            # Unset: the installation id, read from the database on first use.
+            deployment=DeploymentTag(db=db, configured=deployment_id),
+            lease_seconds=lease_seconds,
+            inflight_horizon=inflight_horizon,
+        )
+        self.reconciler = Reconciler(
+            db=db, ses=ses, lifecycle=self.lifecycle, default_region=region, pace=self.ses_reads
         )
         # Public so that operators and tests can see what is in flight.
         self.checks: SingleFlight[dict[str, Any]] = SingleFlight()

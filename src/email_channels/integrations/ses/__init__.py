@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,6 +13,8 @@ TAG_DEPLOYMENT = "email-channels:deployment"
 TAG_CREATED_AT = "email-channels:created-at"
 
 Tags = Mapping[str, str]
+# Awaited before a call that only reads (a list page), to keep within SES's rate limits.
+Pace = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +72,14 @@ class SesGateway(Protocol):
 
     async def delete_tenant(self, tenant_name: str) -> None: ...
 
-    def tenant_names(self) -> AsyncIterator[str]:
-        """Every tenant of the account in this region, page by page."""
+    def tenant_names(self, *, pace: Pace | None = None) -> AsyncIterator[str]:
+        """Every tenant of the account in this region, page by page (`pace` awaited before
+        each page is asked for)."""
         ...
 
-    def domain_identities(self) -> AsyncIterator[str]:
-        """Every domain identity of the account in this region, page by page."""
+    def domain_identities(self, *, pace: Pace | None = None) -> AsyncIterator[str]:
+        """Every domain identity of the account in this region, page by page (`pace` as for
+        `tenant_names`)."""
         ...
 
 

@@ -37,6 +37,7 @@ from email_channels.integrations.ses import (
     TAG_SETUP_ID,
     DomainIdentity,
     IdentityStatus,
+    Pace,
     Tags,
     Tenant,
     mark_applied,
@@ -433,22 +434,25 @@ class AioBotocoreSes:
             "DeleteTenant", lambda: self._client.delete_tenant(TenantName=tenant_name)
         )
 
-    async def tenant_names(self) -> AsyncIterator[str]:
-        async for page in self._pages("ListTenants", self._client.list_tenants):
+    async def tenant_names(self, *, pace: Pace | None = None) -> AsyncIterator[str]:
+        async for page in self._pages("ListTenants", self._client.list_tenants, pace=pace):
             for tenant in page.get("Tenants", ()):
                 yield str(tenant["TenantName"])
 
-    async def domain_identities(self) -> AsyncIterator[str]:
-        async for page in self._pages("ListEmailIdentities", self._client.list_email_identities):
+    async def domain_identities(self, *, pace: Pace | None = None) -> AsyncIterator[str]:
+        list_call = self._client.list_email_identities
+        async for page in self._pages("ListEmailIdentities", list_call, pace=pace):
             for identity in page.get("EmailIdentities", ()):
                 if identity.get("IdentityType") == "DOMAIN":
                     yield str(identity["IdentityName"])
 
     async def _pages(
-        self, operation: str, list_call: Callable[..., Awaitable[Any]]
+        self, operation: str, list_call: Callable[..., Awaitable[Any]], *, pace: Pace | None
     ) -> AsyncIterator[Any]:
         token: str | None = None
         while True:
+            if pace is not None:
+                await pace()
             kwargs: dict[str, Any] = {"PageSize": PAGE_SIZE}
             if token:
                 kwargs["NextToken"] = token
