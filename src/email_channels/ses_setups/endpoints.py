@@ -40,7 +40,7 @@ Service = Annotated[SesSetupService, Depends(app_state("ses_setups", SesSetupSer
     "",
     status_code=201,
     response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 409, 413, 502, 504),
+    responses=problems(*AUTHORISED, 409, 413, 415, 502, 504),
     summary="Create an SES setup",
 )
 async def create_ses_setup(
@@ -105,7 +105,7 @@ async def get_ses_setup(
 @router.post(
     "/{setup_id}/verify",
     response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 404, 413),
+    responses=problems(*AUTHORISED, 404, 413, 415),
     summary="Verify the DNS records of an SES setup now",
 )
 async def verify_ses_setup(

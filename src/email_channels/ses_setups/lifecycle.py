@@ -25,7 +25,13 @@ from typing import Any
 
 from email_channels.db.engine import Database
 from email_channels.db.installation import DeploymentTag
-from email_channels.errors import AppError, Conflict, NotFound, ServiceUnavailable
+from email_channels.errors import (
+    AppError,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    StillReferenced,
+)
 from email_channels.integrations.ses import (
     TAG_CREATED_AT,
     TAG_DEPLOYMENT,
@@ -312,9 +318,7 @@ class SetupLifecycle:
             if claim is DeleteClaim.IN_PROGRESS:
                 raise Conflict("A delete of this SES setup is in progress.")
             if referenced:
-                raise Conflict(
-                    "The SES setup is still referenced by use cases; delete those first."
-                )
+                raise StillReferenced("The SES setup", use_cases=referenced)
         assert setup is not None
         await self.finish_delete(setup, lease)
 
