@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_retry_scale: float = Field(default=1.0, ge=0)
     webhook_allow_private: bool = False
+    webhooks_per_workspace: int = Field(default=20, ge=0)
+    # Proxies whose X-Forwarded-Proto/-For are believed: comma-separated addresses or
+    # networks, or "*" (uvicorn's own syntax).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from email_channels.auth.permissions import Permission
+from email_channels.auth.rate_limit import TooManyRequests
 from email_channels.console.forms import CreateForm, form_values, safe_next_path
 from email_channels.console.rendering import (
     ConsoleRoute,
@@ -110,6 +111,8 @@ async def sign_in_submit(request: Request) -> Response:
         await sign_in(request, secret)
     except Unauthorized as error:
         return sign_in_page(request, error=error.detail, next_path=next_path, status=401)
+    except TooManyRequests as error:
+        return sign_in_page(request, error=error.detail, next_path=next_path, status=429)
     response = _see_other(next_path)
     set_session_cookie(response, request, secret)
     return response
