@@ -20,7 +20,10 @@ from email_channels import __version__
 USER_AGENT = f"email-channels/{__version__}"
 # Idle pools kept open for later deliveries; a busy one is never closed under its request.
 MAX_IDLE_POOLS = 256
-CONNECTIONS_PER_HOST = 8
+# Idle connections kept per host. Open ones are not capped per host: webhooks of many
+# workspaces may share a receiver's host, and one that hangs must not queue the others
+# behind it (the worker's cap on attempts in flight bounds them all).
+KEEPALIVE_PER_HOST = 8
 
 Origin = tuple[str, str, int | None]  # scheme, host (IDNA form), port
 
@@ -42,10 +45,7 @@ class ReceiverPools:
             timeout=self._timeout,
             verify=self._verify,
             headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(
-                max_connections=CONNECTIONS_PER_HOST,
-                max_keepalive_connections=CONNECTIONS_PER_HOST,
-            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE_PER_HOST),
         )
 
     @asynccontextmanager
