@@ -96,11 +96,6 @@ class Deliverer:
         self._lanes: set[asyncio.Task[None]] = set()
         self._closing = False
 
-    @property
-    def in_flight(self) -> int:
-        """Attempts (lanes) running now."""
-        return len(self._lanes)
-
     async def close(self) -> None:
         """Let the attempts in hand finish (each ends by its timeout), then close the pools."""
         self._closing = True
