@@ -226,7 +226,11 @@ async def open_api(
         ses_setups=ses_setups,
         use_cases=UseCaseService(db=database),
         idempotency=Idempotency(database),
-        webhooks=WebhookService(db=database, allow_private=settings.webhook_allow_private),
+        webhooks=WebhookService(
+            db=database,
+            allow_private=settings.webhook_allow_private,
+            per_workspace=settings.webhooks_per_workspace,
+        ),
         worker=worker,
     )
 

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     # Seconds an event and its deliveries are kept after the last delivery ended.
     event_retention: float = Field(default=2592000.0, ge=0)
+    webhooks_per_workspace: int = Field(default=20, ge=0)
+    # Proxies whose X-Forwarded-Proto/-For are believed: comma-separated addresses or
+    # networks, or "*" (uvicorn's own syntax).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
 

@@ -6,17 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from email_channels.request_body import RequestBody
 from email_channels.ses_setups.domains import normalise_domain
 
 TENANT_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ReputationPolicy = Literal["none", "standard", "strict"]
 
 
-class SesSetupCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SesSetupCreate(RequestBody):
     tenant_name: Annotated[
         str,
         Field(
@@ -58,20 +57,16 @@ class SesSetupCreate(BaseModel):
         return normalise_domain(value)
 
 
-class SesSetupUpdate(BaseModel):
+class SesSetupUpdate(RequestBody):
     """What a PATCH may change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reputation_policy: ReputationPolicy = Field(
         description="SES's managed reputation policy for the tenant."
     )
 
 
-class SesSetupVerify(BaseModel):
+class SesSetupVerify(RequestBody):
     """The optional body of a verify: nothing to set, and unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class DnsRecord(BaseModel):
