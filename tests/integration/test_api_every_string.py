@@ -16,10 +16,11 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from email_channels.config import LogFormat
-from email_channels.console.session import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
+from email_channels.console.session import CSRF_FIELD, csrf_token_for
 from email_channels.db.base import utc_now
 from email_channels.observability.logs import _formatter
 from email_channels.webhooks.models import Webhook
+from tests.e2e.test_console_security import browser_like, sign_in
 from tests.support.fixtures_api import Api
 
 SETUP = "/v1/{ws}/channels/ses-setup"
@@ -97,14 +98,18 @@ async def test_a_nul_in_a_console_form_field_shows_that_fields_message(
     headers = await api.key("strings")
     secret = headers["Authorization"].removeprefix("Bearer ")
     values = {"tenant_name": "acme", "domain_identity": "mail.example.com", field: "ac\x00me"}
-    response = await api.client.post(
-        "/console/setups",
-        data={**values, CSRF_FIELD: csrf_token_for(secret)},
-        headers={"Cookie": f"{SESSION_COOKIE}={secret}"},
-    )
-    assert response.status_code == 422, response.text
-    assert "control characters" in response.text
-    assert response.headers["content-type"].startswith("text/html")
+    async with browser_like(api) as client:
+        await sign_in(client, secret)
+        posted = await client.post(
+            "/console/setups", data={**values, CSRF_FIELD: csrf_token_for(secret)}
+        )
+        # Post/Redirect/Get: the form again, with the field's message beside it.
+        assert (posted.status_code, posted.headers["location"]) == (303, "/console/setups/new")
+        form = await client.get("/console/setups/new")
+    assert form.status_code == 200
+    assert form.headers["content-type"].startswith("text/html")
+    assert form.text.count('class="field-error"') == 1
+    assert "control characters" in form.text
 
 
 async def test_a_failing_statement_never_logs_its_bound_parameters(
