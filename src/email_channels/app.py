@@ -15,14 +15,16 @@ from email_channels import __version__
 from email_channels.auth.grant_cache import GrantCache, RevocationListener
 from email_channels.auth.rate_limit import rate_limiter
 from email_channels.body_limit import BodyLimitMiddleware
-from email_channels.config import SesMode, Settings
+from email_channels.config import DnsCheck, SesMode, Settings
 from email_channels.console import install_console
 from email_channels.db.driver import DriverPool, driver_dsn
 from email_channels.db.engine import Database, create_engine
 from email_channels.http import Problem, json_response
 from email_channels.idempotency.service import Idempotency
 from email_channels.integrations.dns import DnsLookup
+from email_channels.integrations.dns.authoritative import ZoneServers
 from email_channels.integrations.dns.resolver import DnsPythonLookup
+from email_channels.integrations.dns.zones import ZoneDirectory
 from email_channels.integrations.ses import SesRegions
 from email_channels.integrations.ses.client import AioBotocoreRegions
 from email_channels.memory import freeze_startup_objects
@@ -36,6 +38,7 @@ from email_channels.ses_setups.endpoints import router as ses_setups_router
 from email_channels.ses_setups.fast_reads import FastReads
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.service import SesSetupService
+from email_channels.ses_setups.source_check import SourceCheck
 from email_channels.use_cases.endpoints import router as use_cases_router
 from email_channels.use_cases.service import UseCaseService
 from email_channels.webhooks.endpoints import router as webhooks_router
@@ -114,10 +117,9 @@ async def build_ses_setup_service(
     return SesSetupService(
         db=database,
         ses=gateway,
-        dns=lookup,
+        dns=source_check(settings, lookup),
         region=settings.aws_region,
         mail_from_subdomain=settings.mail_from_subdomain,
-        dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,
         lease_seconds=lease_seconds(settings),
         schedule=Schedule(
@@ -126,6 +128,18 @@ async def build_ses_setup_service(
             verified_check_interval=settings.verified_check_interval,
             unverify_after=settings.unverify_after,
         ),
+    )
+
+
+def source_check(settings: Settings, lookup: DnsLookup) -> SourceCheck:
+    """The DNS check of DNS_CHECK: the zones' own servers, or the resolver alone."""
+    if settings.dns_check is DnsCheck.RESOLVER or not isinstance(lookup, DnsPythonLookup):
+        return SourceCheck(lookup=lookup, lifetime=settings.dns_lifetime)
+    return SourceCheck(
+        lookup=lookup,
+        lifetime=settings.dns_lifetime,
+        zones=ZoneDirectory(resolver_servers=lookup.servers, timeout=settings.dns_timeout),
+        servers=ZoneServers(port=settings.dns_authoritative_port, timeout=settings.dns_timeout),
     )
 
 

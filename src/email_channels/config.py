@@ -14,6 +14,11 @@ class SesMode(StrEnum):
     AWS = "aws"
 
 
+class DnsCheck(StrEnum):
+    AUTHORITATIVE = "authoritative"  # ask the zone's own servers (DESIGN.md section 11)
+    RESOLVER = "resolver"  # ask DNS_NAMESERVERS only
+
+
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -66,6 +71,8 @@ class Settings(BaseSettings):
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
     dns_timeout: float = Field(default=2.0, gt=0)
     dns_lifetime: float = Field(default=4.0, gt=0)
+    dns_check: DnsCheck = DnsCheck.AUTHORITATIVE
+    dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
     upstream_timeout: float = Field(default=10.0, gt=0)
     # Tags this deployment's SES resources, so that `reconcile` sweeps only its own.
     deployment_id: str = Field(default="default", min_length=1, max_length=128)

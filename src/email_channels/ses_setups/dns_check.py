@@ -48,7 +48,7 @@ async def _check_records(
     previous: Sequence[RecordResult] | None,
 ) -> list[RecordResult]:
     deadline = asyncio.get_running_loop().time() + lifetime
-    observations = await _observe([primary_query(r) for r in expected], lookup, deadline)
+    observations = await observe([primary_query(r) for r in expected], lookup, deadline)
     # A second round only for records that were not found, to name the likely mistake; a fully
     # correct domain never gets here, so it costs exactly one query per record.
     diagnostics = [
@@ -56,7 +56,7 @@ async def _check_records(
         for record in expected
         for query in diagnostic_queries(record, observations[primary_query(record)], domain=domain)
     ]
-    observations |= await _observe(
+    observations |= await observe(
         [q for q in diagnostics if q not in observations], lookup, deadline
     )
     return [
@@ -75,7 +75,7 @@ def check_complete(results: Sequence[RecordResult]) -> bool:
     return all(result.status is not RecordStatus.UNKNOWN for result in results)
 
 
-async def _observe(
+async def observe(
     queries: Iterable[Query], lookup: DnsLookup, deadline: float
 ) -> dict[Query, Observation]:
     """Ask the distinct queries together; those unanswered at the deadline are failures."""

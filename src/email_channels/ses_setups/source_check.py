@@ -1,0 +1,204 @@
+"""A check at the source (DESIGN.md section 11): the zone's own servers, asked directly.
+
+The zone and its servers come from the resolver (kept within their TTLs, zones.py); then one
+round asks every server every record at once, and a second round, only for records some
+server lacks, asks where the customer most likely put them instead. Records that no server
+answered are asked of the resolver in that same second round. With `DNS_CHECK=resolver` it is
+section 4's check (dns_check.py) and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from email_channels.integrations.dns import DnsLookup, Observation, Outcome, Query
+from email_channels.integrations.dns.authoritative import ZoneServers
+from email_channels.integrations.dns.zones import Zone, ZoneDirectory, ZoneNotFound
+from email_channels.observability.metrics import DNS_CHECKS_IN_FLIGHT
+from email_channels.ses_setups.dns_check import check_records, observe
+from email_channels.ses_setups.domains import organisational_domain
+from email_channels.ses_setups.mistakes import Place, extra_queries, judge
+from email_channels.ses_setups.providers import provider_of
+from email_channels.ses_setups.records import ExpectedRecord
+from email_channels.ses_setups.source_verdict import (
+    combine,
+    from_resolver,
+    serial_of,
+    why_servers_failed,
+)
+from email_channels.ses_setups.verification import RecordResult, RecordStatus, primary_query
+
+Observed = dict[Query, Observation]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRecords:
+    """A check's results in the expected order, and the zone it found (None: not found)."""
+
+    results: list[RecordResult]
+    zone: dict[str, Any] | None
+
+
+def zone_json(zone: Zone) -> dict[str, Any]:
+    """The `dns_zone` of the Detail."""
+    return {
+        "name": zone.name,
+        "nameservers": sorted(zone.nameservers),
+        "provider": provider_of(zone.nameservers),
+        "negative_ttl": zone.negative_ttl,
+    }
+
+
+class SourceCheck:
+    """Checks a setup's records; built once per process (DNS_CHECK picks `zones` or None)."""
+
+    def __init__(
+        self,
+        *,
+        lookup: DnsLookup,
+        lifetime: float,
+        zones: ZoneDirectory | None = None,
+        servers: ZoneServers | None = None,
+    ) -> None:
+        self.lookup = lookup
+        self._lifetime = lifetime
+        self._zones = zones
+        self._servers = servers
+
+    async def check(
+        self,
+        expected: Sequence[ExpectedRecord],
+        *,
+        domain: str,
+        previous: Sequence[RecordResult] | None = None,
+    ) -> CheckedRecords:
+        """Every record checked once, under DNS_LIFETIME."""
+        if self._zones is None or self._servers is None:
+            results = await check_records(
+                expected,
+                domain=domain,
+                lookup=self.lookup,
+                lifetime=self._lifetime,
+                previous=previous,
+            )
+            return CheckedRecords(results, None)
+        with DNS_CHECKS_IN_FLIGHT.track_inprogress():
+            return await self._at_source(
+                expected, domain=domain, previous=previous, zones=self._zones, servers=self._servers
+            )
+
+    async def _at_source(
+        self,
+        expected: Sequence[ExpectedRecord],
+        *,
+        domain: str,
+        previous: Sequence[RecordResult] | None,
+        zones: ZoneDirectory,
+        servers: ZoneServers,
+    ) -> CheckedRecords:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lifetime
+        zone = await zones.zone_of(domain, deadline=deadline)
+        if isinstance(zone, ZoneNotFound):
+            why = f"the zone's servers did not answer (no zone found: {zone.detail})"
+            results = await self._resolver(expected, domain, previous, deadline)
+            return CheckedRecords([from_resolver(r, why=why) for r in results], None)
+        place = Place(
+            domain=domain,
+            zone=zone.name,
+            provider=provider_of(zone.nameservers),
+            organisational=organisational_domain(domain),
+        )
+        names = list(zone.nameservers)
+        primaries = list(dict.fromkeys(primary_query(record) for record in expected))
+        soa = (zone.name, "SOA")
+        first = await servers.ask(
+            {name: [*primaries, soa] for name in names}, addresses=zone.addresses, deadline=deadline
+        )
+        unanswered = [
+            index
+            for index, record in enumerate(expected)
+            if all(first[name][primary_query(record)].outcome is Outcome.FAILURE for name in names)
+        ]
+        extra = {name: self._extra(expected, first[name], place) for name in names}
+        outside = sorted(
+            {q for queries in extra.values() for q in queries if not _within(q[0], zone.name)}
+        )
+        inside = {
+            name: [q for q in queries if _within(q[0], zone.name)]
+            for name, queries in extra.items()
+        }
+        second, fallback, beyond = await asyncio.gather(
+            servers.ask(inside, addresses=zone.addresses, deadline=deadline),
+            self._resolver(
+                [expected[i] for i in unanswered],
+                zone.name,
+                None
+                if previous is None
+                else [previous[i] for i in unanswered if i < len(previous)],
+                deadline,
+            ),
+            self._resolver_observations(outside, deadline),
+        )
+        serials = {name: s for name in names if (s := serial_of(first[name].get(soa))) is not None}
+        fallbacks = dict(zip(unanswered, fallback, strict=True))
+        results = []
+        for index, record in enumerate(expected):
+            per_server = [
+                (name, judge(record, first[name] | second[name] | beyond, place)) for name in names
+            ]
+            why = why_servers_failed(
+                zone.name, [(name, first[name].get(primary_query(record))) for name in names]
+            )
+            result = combine(
+                per_server,
+                zone=zone.name,
+                serials=serials,
+                fallback=fallbacks.get(index),
+                why_fallback=why,
+            )
+            results.append(_kept_verdict(result, previous, index))
+        return CheckedRecords(results, zone_json(zone))
+
+    @staticmethod
+    def _extra(expected: Sequence[ExpectedRecord], observed: Observed, place: Place) -> list[Query]:
+        wanted: list[Query] = []
+        for record in expected:
+            primary = observed[primary_query(record)]
+            wanted += [q for q in extra_queries(record, primary, place) if q not in observed]
+        return list(dict.fromkeys(wanted))
+
+    async def _resolver(
+        self,
+        expected: Sequence[ExpectedRecord],
+        domain: str,
+        previous: Sequence[RecordResult] | None,
+        deadline: float,
+    ) -> list[RecordResult]:
+        if not expected:
+            return []
+        remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
+        return await check_records(
+            expected, domain=domain, lookup=self.lookup, lifetime=remaining, previous=previous
+        )
+
+    async def _resolver_observations(self, queries: list[Query], deadline: float) -> Observed:
+        if not queries:
+            return {}
+        return await observe(queries, self.lookup, deadline)
+
+
+def _kept_verdict(
+    result: RecordResult, previous: Sequence[RecordResult] | None, index: int
+) -> RecordResult:
+    """Section 4's rule per record: an `unknown` keeps the `verified` it had before."""
+    if result.status is not RecordStatus.UNKNOWN or previous is None or index >= len(previous):
+        return result
+    return result.with_reason(result.reason, verified=previous[index].verified)
+
+
+def _within(name: str, zone: str) -> bool:
+    return name == zone or name.endswith("." + zone)
