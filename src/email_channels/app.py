@@ -138,6 +138,7 @@ def source_check(settings: Settings, lookup: DnsLookup) -> SourceCheck:
     return SourceCheck(
         lookup=lookup,
         lifetime=settings.dns_lifetime,
+        timeout=settings.dns_timeout,
         zones=ZoneDirectory(resolver_servers=lookup.servers, timeout=settings.dns_timeout),
         servers=ZoneServers(port=settings.dns_authoritative_port, timeout=settings.dns_timeout),
     )

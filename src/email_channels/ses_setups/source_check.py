@@ -60,11 +60,15 @@ class SourceCheck:
         *,
         lookup: DnsLookup,
         lifetime: float,
+        timeout: float | None = None,
         zones: ZoneDirectory | None = None,
         servers: ZoneServers | None = None,
     ) -> None:
         self.lookup = lookup
         self._lifetime = lifetime
+        # The first round waits at most one query's timeout and half the lifetime, so that a
+        # zone whose servers are all silent still leaves the resolver time to answer.
+        self._round = min(timeout or lifetime, lifetime / 2)
         self._zones = zones
         self._servers = servers
 
@@ -116,7 +120,9 @@ class SourceCheck:
         primaries = list(dict.fromkeys(primary_query(record) for record in expected))
         soa = (zone.name, "SOA")
         first = await servers.ask(
-            {name: [*primaries, soa] for name in names}, addresses=zone.addresses, deadline=deadline
+            {name: [*primaries, soa] for name in names},
+            addresses=zone.addresses,
+            deadline=min(deadline, loop.time() + self._round),
         )
         unanswered = [
             index

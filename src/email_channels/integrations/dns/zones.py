@@ -82,20 +82,23 @@ class ZoneDirectory:
         found = await self._find_soa(domain, servers=servers, deadline=deadline)
         if isinstance(found, ZoneNotFound):
             return found
-        name, soa_ttl, minimum = found
-        servers_of = await self._servers_of(
-            name, servers=servers, deadline=deadline, negative_ttl=min(soa_ttl, minimum)
-        )
+        name, soa = found
+        servers_of = await self._servers_of(name, soa=soa, servers=servers, deadline=deadline)
         if isinstance(servers_of, ZoneNotFound):
             return servers_of
         zone_value, ttl = servers_of
-        self._keep(self._zone_names, domain, name, min(soa_ttl, ttl))
+        self._keep(self._zone_names, domain, name, ttl)
         self._keep(self._zones, name, zone_value, ttl)
         return zone_value
 
     async def _find_soa(
         self, domain: str, *, servers: list[Server], deadline: float
-    ) -> tuple[str, int, int] | ZoneNotFound:
+    ) -> tuple[str, tuple[int, int] | None] | ZoneNotFound:
+        """The zone's name, with (TTL, MINIMUM) of its SOA when the answer section had it.
+
+        The SOA of a negative answer is not enough: for an SOA question BIND sends it with a
+        TTL of 0 (RFC 2308 section 5), so the zone's own SOA is asked with its NS records.
+        """
         name = domain
         while True:
             (reply,) = await self._ask([(name, "SOA")], servers=servers, deadline=deadline)
@@ -108,21 +111,32 @@ class ZoneDirectory:
             soa = soa_of(reply, within=name)
             if soa is not None:
                 owner, ttl, minimum, _ = soa
-                return owner, ttl, minimum
+                return owner, ((ttl, minimum) if owner == name else None)
             if "." not in name:
                 return ZoneNotFound(f"the resolver named no zone (SOA) for {domain}")
             name = name.split(".", 1)[1]  # walk up a label
 
     async def _servers_of(
-        self, name: str, *, servers: list[Server], deadline: float, negative_ttl: int
+        self,
+        name: str,
+        *,
+        soa: tuple[int, int] | None,
+        servers: list[Server],
+        deadline: float,
     ) -> tuple[Zone, float] | ZoneNotFound:
-        (reply,) = await self._ask([(name, "NS")], servers=servers, deadline=deadline)
+        queries: list[Query] = [(name, "NS")] if soa else [(name, "NS"), (name, "SOA")]
+        reply, *own_soa = await self._ask(queries, servers=servers, deadline=deadline)
+        if own_soa:
+            apex = soa_of(own_soa[0], within=name)
+            soa = (apex[1], apex[2]) if apex is not None and apex[0] == name else None
+        if soa is None:
+            return ZoneNotFound(f"the resolver gave no SOA record for the zone {name}")
         if isinstance(reply, NoReply):
             return ZoneNotFound(f"the NS lookup of {name} failed ({reply.detail})")
         records = _rrset(reply, name, dns.rdatatype.NS)
         if records is None:
             return ZoneNotFound(f"the resolver gave no NS records for the zone {name}")
-        ttls = [float(records.ttl)]
+        ttls = [float(records.ttl), float(soa[0])]
         hosts = sorted({_host(r.target) for r in records})
         addresses: dict[str, list[str]] = {host: [] for host in hosts}
         for rrset in reply.additional:  # glue, when the resolver sends it
@@ -136,15 +150,15 @@ class ZoneDirectory:
         if wanted:
             replies = await self._ask(wanted, servers=servers, deadline=deadline)
             for (host, rdtype), answer in zip(wanted, replies, strict=True):
-                found = None if isinstance(answer, NoReply) else _rrset(answer, host, rdtype)
-                if found is not None:
-                    addresses[host] += [str(r.address) for r in found]
-                    ttls.append(float(found.ttl))
+                known = None if isinstance(answer, NoReply) else _rrset(answer, host, rdtype)
+                if known is not None:
+                    addresses[host] += [str(r.address) for r in known]
+                    ttls.append(float(known.ttl))
         zone = Zone(
             name=name,
             nameservers=tuple(hosts),
             addresses={host: tuple(sorted(set(found))) for host, found in addresses.items()},
-            negative_ttl=negative_ttl,
+            negative_ttl=min(soa),
         )
         return zone, min(ttls)
 
