@@ -124,7 +124,7 @@ class SourceDns:
         # Right under a top-level label, so that the zone is its names' organisational domain.
         zone = name or f"z{uuid.uuid4().hex[:10]}.test"
         hosts = list(names) if names is not None else [f"{w}.{zone}" for w in served_by]
-        lines = [f"$TTL 60", f"@ IN SOA {hosts[0]}. hostmaster.{zone}. 1 60 60 600 30"]
+        lines = ["$TTL 60", f"@ IN SOA {hosts[0]}. hostmaster.{zone}. 1 60 60 600 30"]
         lines += [f"@ IN NS {host}." for host in hosts]
         glue: list[str] = []
         for host, which in zip(hosts, served_by, strict=False):
