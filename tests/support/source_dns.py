@@ -76,7 +76,7 @@ class SourceDns:
         self.addresses = {"ns1": f"{prefix}.1", "ns2": f"{prefix}.2", "resolver": f"{prefix}.3"}
         for which in self.addresses:
             (workdir / which).mkdir(parents=True, exist_ok=True)
-        # Provider zones on the resolver (e.g. ns.cloudflare.com): their address lines so far.
+        # Provider zones on the resolver (e.g. ns.cloudflare.com) and the server names in them.
         self._providers: dict[str, list[str]] = {}
         self.own = {
             which: BindServer(
@@ -119,7 +119,8 @@ class SourceDns:
         """A fresh zone served by `served_by`, whose NS records are `names` (default ns1/ns2.zone).
 
         Server names outside the zone (a provider's) get their addresses in a zone of their
-        own on the resolver; a server in `names` beyond `served_by` has no address at all.
+        own on the resolver; a server in `names` beyond `served_by` has no address at all (it
+        must be outside the zone: BIND refuses to load a zone whose own NS name has none).
         """
         # Right under a top-level label, so that the zone is its names' organisational domain.
         zone = name or f"z{uuid.uuid4().hex[:10]}.test"
@@ -141,11 +142,15 @@ class SourceDns:
 
     def _provider_address(self, host: str, address: str) -> None:
         provider = host.split(".", 1)[1]
-        lines = self._providers.setdefault(provider, [])
-        lines.append(f"{host}. IN A {address}")
+        if provider in self._providers:
+            # An update, not a new file: a file rewritten within the second of its last load
+            # may look unchanged to BIND's reload.
+            self.resolver.add(host, "A", address)
+            return
+        self._providers[provider] = [host]
         text = (
             f"$TTL 60\n@ IN SOA ns.{provider}. hostmaster.{provider}. 1 60 60 600 60\n"
-            f"@ IN NS ns.{provider}.\n" + "\n".join(lines) + "\n"
+            f"@ IN NS ns.provider.invalid.\n{host}. IN A {address}\n"
         )
         self.resolver.add_zone(provider, zone_text=text)
 
