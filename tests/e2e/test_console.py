@@ -54,13 +54,16 @@ def published_rows(page: Page) -> list[ExpectedRecord]:
     """The records as the page shows them, the way a person would copy them."""
     rows = []
     for row in page.locator("#dns-records tbody tr").all():
-        cells = row.locator("td")
+
+        def cell(label: str, row: Any = row) -> Any:
+            return row.locator(f"td[data-label='{label}']")
+
         rows.append(
             ExpectedRecord(
                 Purpose.DKIM,  # the purpose does not matter for publishing
-                cells.nth(0).inner_text().strip(),
-                cells.nth(1).text_content().strip(),  # type: ignore[union-attr]
-                cells.nth(2).locator("code").text_content().strip(),  # type: ignore[union-attr]
+                cell("Type").inner_text().strip(),
+                cell("Name").text_content().strip(),
+                cell("Value").locator("code").text_content().strip(),
             )
         )
     return rows
@@ -108,7 +111,7 @@ def test_sign_in_create_verify_download_and_delete(
     table = page.get_by_role("table", name="DNS records")
     expect(table).to_be_visible()
     headers = table.get_by_role("columnheader")
-    expect(headers).to_have_text(["Type", "Name", "Value", "Status"])
+    expect(headers).to_have_text(["Type", "Host", "Name", "Value", "Status"])
     expect(statuses(page)).to_have_text(["unknown"] * 7)
     expect(table).to_contain_text("Not checked yet")
     assert_accessible(page, axe_source)
@@ -127,6 +130,12 @@ def test_sign_in_create_verify_download_and_delete(
     page.get_by_role("button", name="Verify now").click()
     expect(statuses(page)).to_have_text(["verified"] * 7)
     expect(page.get_by_role("status").filter(has_text="7 of 7")).to_be_visible()
+    # The host to type, relative to the zone the check found, with its own copy button.
+    zone = dns_zone.server.zone_of(domain)
+    expect(page.locator(".records-zone")).to_contain_text(f"zone {zone}")
+    page.get_by_role("button", name=re.compile("^Copy the host of the MX record")).first.click()
+    bounce = f"bounce.{domain.removesuffix('.' + zone)}"
+    assert page.evaluate("navigator.clipboard.readText()") == bounce
     assert page.evaluate("window.consoleMarker") == "same page"
     assert page.evaluate("history.length") == history
     assert page.url == setup_url

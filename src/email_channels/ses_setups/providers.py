@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from functools import lru_cache
 
 # (provider, pattern of a server name): the first provider whose pattern matches every server
 # of the zone wins, so a zone split between two providers names none. Keep this list and the
@@ -30,7 +30,8 @@ PROVIDERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 CLOUDFLARE = "Cloudflare"
 
 
-def provider_of(nameservers: Sequence[str]) -> str | None:
+@lru_cache(maxsize=1024)  # asked at every check of a zone whose servers rarely change
+def provider_of(nameservers: tuple[str, ...]) -> str | None:
     """The provider that runs every one of `nameservers`, or None."""
     names = [name.rstrip(".").lower() for name in nameservers]
     if not names:

@@ -118,9 +118,12 @@ class SourceCheck:
         )
         names = list(zone.nameservers)
         primaries = list(dict.fromkeys(primary_query(record) for record in expected))
+        # The zone's serial on each server, in the same round: it tells a lagging server apart
+        # when there are several (one server can disagree with nobody).
         soa = (zone.name, "SOA")
+        asked = [*primaries, soa] if len(names) > 1 else primaries
         first = await servers.ask(
-            {name: [*primaries, soa] for name in names},
+            {name: asked for name in names},
             addresses=zone.addresses,
             deadline=min(deadline, loop.time() + self._round),
         )
@@ -138,7 +141,7 @@ class SourceCheck:
             for name, queries in extra.items()
         }
         second, fallback, beyond = await asyncio.gather(
-            servers.ask(inside, addresses=zone.addresses, deadline=deadline),
+            self._ask_more(servers, inside, zone, deadline),
             self._resolver(
                 [expected[i] for i in unanswered],
                 zone.name,
@@ -156,8 +159,11 @@ class SourceCheck:
             per_server = [
                 (name, judge(record, first[name] | second[name] | beyond, place)) for name in names
             ]
-            why = why_servers_failed(
-                zone.name, [(name, first[name].get(primary_query(record))) for name in names]
+            key = primary_query(record)
+            why = (
+                why_servers_failed(zone.name, [(name, first[name].get(key)) for name in names])
+                if index in fallbacks
+                else ""
             )
             result = combine(
                 per_server,
@@ -176,6 +182,14 @@ class SourceCheck:
             primary = observed[primary_query(record)]
             wanted += [q for q in extra_queries(record, primary, place) if q not in observed]
         return list(dict.fromkeys(wanted))
+
+    @staticmethod
+    async def _ask_more(
+        servers: ZoneServers, queries: dict[str, list[Query]], zone: Zone, deadline: float
+    ) -> dict[str, Observed]:
+        if not any(queries.values()):  # every record found: the common case, one round
+            return {name: {} for name in queries}
+        return await servers.ask(queries, addresses=zone.addresses, deadline=deadline)
 
     async def _resolver(
         self,

@@ -110,7 +110,8 @@ def _referral(reply: dns.message.Message, name: str) -> list[str]:
 
 
 def _alias(reply: dns.message.Message, name: str) -> str | None:
-    owner = dns.name.from_text(name)
+    # The question's own name: the answer was checked against it (udp.py), no parse needed.
+    owner = reply.question[0].name if reply.question else dns.name.from_text(name)
     for rrset in reply.answer:
         if rrset.name == owner and rrset.rdtype == dns.rdatatype.CNAME:
             return str(rrset[0].target.to_text(omit_final_dot=True).lower())

@@ -54,7 +54,9 @@ class Questions:
         if question is not None:
             self._questions.move_to_end(query)
             return question
-        request = dns.message.make_query(dns.name.from_text(query[0]), query[1], use_edns=0)
+        # No EDNS, as the resolver adapter asks by default: a plain answer is cheaper to parse,
+        # and one too big for 512 bytes comes truncated and is asked again over TCP below.
+        request = dns.message.make_query(dns.name.from_text(query[0]), query[1])
         if not self._recursion:
             request.flags &= ~dns.flags.RD
         question = udp.Question(request)
