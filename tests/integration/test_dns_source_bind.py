@@ -189,3 +189,29 @@ async def test_a_hiccup_of_every_server_and_the_resolver_flips_nothing(
         assert record["verified"] is True
         assert [status for _, status in servers(record)] == ["unknown", "unknown"]
     assert detail["dns_zone"]["name"] == source_zone.name  # the zone found before is kept
+
+
+async def test_verify_get_and_the_stored_check_show_the_same_zone_and_hosts(
+    api: Api, source_zone: SourceZone
+) -> None:
+    headers = await api.key()
+    setup = await create(api, headers, f"mail.{source_zone.name}")
+    source_zone.publish(expected(setup), on=["ns1"])
+
+    verified = await api.client.post(f"{URL}/{setup['id']}/verify", headers=headers)
+    read_back = await read(api, headers, setup)
+    stored = await api.app.state.ses_setups.get_stored(
+        workspace_id="ws1", setup_id=uuid.UUID(setup["id"])
+    )
+
+    assert verified.status_code == 200
+    assert verified.json()["dns_zone"]["name"] == source_zone.name
+    for detail in (verified.json(), read_back, stored):
+        assert detail["dns_zone"] == read_back["dns_zone"]
+        shown = [(r["host"], r["nameservers"], r["found_at"]) for r in detail["dns_records"]]
+        assert shown == [
+            (r["host"], r["nameservers"], r["found_at"]) for r in read_back["dns_records"]
+        ]
+    # The list item stays as it was: no zone, no records.
+    items = (await api.client.get(URL, headers=headers)).json()["items"]
+    assert "dns_zone" not in items[0]
