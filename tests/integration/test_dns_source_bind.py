@@ -215,3 +215,22 @@ async def test_verify_get_and_the_stored_check_show_the_same_zone_and_hosts(
     # The list item stays as it was: no zone, no records.
     items = (await api.client.get(URL, headers=headers)).json()["items"]
     assert "dns_zone" not in items[0]
+
+
+async def test_a_known_zone_costs_one_round_of_queries_and_nothing_at_the_resolver(
+    api: Api, source_zone: SourceZone, source_dns: SourceDns
+) -> None:
+    headers = await api.key()
+    setup = await create(api, headers, f"mail.{source_zone.name}")
+    source_zone.publish(expected(setup))
+    await read(api, headers, setup)  # the first check finds the zone and keeps it
+    resolver_before = source_dns.resolver.query_counts(under=source_zone.name)
+    own_before = source_dns.own["ns1"].query_counts(under=source_zone.name)
+
+    assert (await read(api, headers, setup))["dns_verified"] is True
+
+    assert source_dns.resolver.query_counts(under=source_zone.name) == resolver_before
+    asked = source_dns.own["ns1"].query_counts(under=source_zone.name) - own_before
+    records = {(r.address, r.type) for r in expected(setup)}
+    assert set(asked) == records | {(source_zone.name, "SOA")}
+    assert all(count == 1 for count in asked.values())
