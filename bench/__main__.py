@@ -90,6 +90,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--s6-concurrency", type=_positive(int), default=16, help="S6 creates in flight (16)"
     )
+    parser.add_argument(
+        "--s6-round",
+        type=_positive(int),
+        default=100,
+        help="S6 creates per round, alternating full and empty sandbox (100)",
+    )
     parser.add_argument("--single-pass", action="store_true", help="skip S5's second pass of S2-S4")
     parser.add_argument(
         "--only-s2",
@@ -231,7 +237,20 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
                 )
             suite: dict[str, Any] = {"setups": setups, "seeded": seeded, "args": args}
             first_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
-            s6 = scale(service, seeded=seeded, args=args)
+            # S6's other side: a twin of the service on the same database, against an emulator
+            # that holds nothing, so that the machine's drift falls on both sides of the ratio.
+            with (
+                sandbox(
+                    log_dir / "sandbox-empty.sqlite3",
+                    quota=args.s6_creates,
+                    log_dir=log_dir,
+                    label="sandbox-empty",
+                ) as empty_url,
+                serving(
+                    "service", **(common | {"ses_endpoint_url": empty_url}), label="service-empty"
+                ) as twin,
+            ):
+                s6 = scale(service, twin, seeded=seeded, args=args)
             second_pass = None
             if not args.single_pass:
                 first_pass = replace(first_pass, resident_mb=resident_mb(service.pid))

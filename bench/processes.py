@@ -105,9 +105,12 @@ def serving(
     log_dir: Path,
     pool_size: int = 10,
     dns_port: int = 9,
+    label: str | None = None,
 ) -> Iterator[RunningServer]:
-    """Run `python -m bench.serve KIND` on a free loopback port until the block ends."""
-    log = log_dir / f"{kind}.log"
+    """Run `python -m bench.serve KIND` on a free loopback port until the block ends.
+
+    `label` names its log (default `KIND`), for a second server of one kind."""
+    log = log_dir / f"{label or kind}.log"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])

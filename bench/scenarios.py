@@ -247,76 +247,103 @@ class SlowReads:
 
 @dataclass(frozen=True, slots=True)
 class ScaleResult:
-    """S6: the creates' latencies in the order they started, and the failures."""
+    """S6: the creates' latencies against the full and the empty sandbox, and the failures."""
 
-    first_p50_ms: float | None
-    last_p50_ms: float | None
+    full_p50_ms: float | None
+    empty_p50_ms: float | None
     errors: int
     error_samples: list[str]
     seconds: float
     client_cpu: float | None = None  # share of a core the creates' client used
-    window_p50s_ms: list[float] = field(default_factory=list)  # each `window` creates in turn
+    round_p50s_ms: list[float] = field(default_factory=list)  # each round in turn, full first
 
 
-async def _creates_at_scale(
-    base: str, *, api_key: str, creates: int, concurrency: int
+async def _creates_in_rounds(
+    bases: dict[str, str], *, api_key: str, creates: int, concurrency: int, round_size: int
 ) -> ScaleResult:
-    latencies: list[float | None] = [None] * creates
+    """Rounds of `round_size` creates, `concurrency` at a time, alternating between `bases`."""
+    sides = list(bases)
+    latencies: dict[str, list[float]] = {side: [] for side in sides}
+    round_p50s: list[float] = []
     errors: list[str] = []
-    next_index = iter(range(creates))
+    failed = 0
     stamp = time.time_ns()
-    started_all = time.perf_counter()
 
-    async def worker() -> None:
-        # Its own raw keep-alive connection, as S1's generator: a client that costs the
-        # machine little (bench/clients.py), so that S6 measures the service and the emulator.
-        connection = RawConnection(base, authorization=f"Bearer {api_key}")
-        try:
-            for index in next_index:
+    async def one_round(side: str, indexes: range) -> list[float]:
+        pending = iter(indexes)
+        taken: list[float] = []
+
+        async def worker(connection: RawConnection) -> None:
+            nonlocal failed
+            for index in pending:
                 body = {
                     "tenant_name": f"s6-{stamp}-{index}",
                     "domain_identity": f"s6-{index}.c{stamp}.bench-scale.example",
                 }
-                exchange = connection.post_json(json.dumps(body).encode())
-                timed = await _timed(connection, errors, exchange)
+                timed = await _timed(connection, errors, connection.post_json(_json(body)))
                 if timed is None:
+                    failed += 1
                     continue
                 elapsed, status, answer = timed
                 if status == 201:
-                    latencies[index] = elapsed
+                    taken.append(elapsed)
                 else:
+                    failed += 1
                     errors.append(f"HTTP {status}: {answer[:120].decode(errors='replace')}")
+
+        # Fresh raw keep-alive connections (bench/clients.py: a client that costs the machine
+        # little) for every round: a side's connections would sit idle through the other's round
+        # and meet the server's keep-alive timeout; both sides pay the same connects.
+        connections = [
+            RawConnection(bases[side], authorization=f"Bearer {api_key}")
+            for _ in range(concurrency)
+        ]
+        try:
+            await asyncio.gather(*(worker(c) for c in connections))
         finally:
-            await connection.aclose()
+            for connection in connections:
+                await connection.aclose()
+        return taken
 
     cpu = time.process_time()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    started_all = time.perf_counter()
+    for number, first in enumerate(range(0, creates, round_size)):
+        side = sides[number % len(sides)]
+        taken = await one_round(side, range(first, min(first + round_size, creates)))
+        latencies[side].extend(taken)
+        if (p50 := percentile(sorted(taken), 0.5)) is not None:
+            round_p50s.append(p50 * 1000)
     client_cpu = time.process_time() - cpu
     seconds = time.perf_counter() - started_all
-    window = min(500, creates // 4 or 1)
-    first = sorted(x for x in latencies[:window] if x is not None)
-    last = sorted(x for x in latencies[-window:] if x is not None)
-    p50_first, p50_last = percentile(first, 0.5), percentile(last, 0.5)
-    windows = [
-        sorted(x for x in latencies[start : start + window] if x is not None)
-        for start in range(0, creates, window)
-    ]
+    full, empty = (percentile(sorted(latencies[side]), 0.5) for side in sides)
     return ScaleResult(
-        first_p50_ms=p50_first * 1000 if p50_first is not None else None,
-        last_p50_ms=p50_last * 1000 if p50_last is not None else None,
-        errors=sum(1 for x in latencies if x is None),
+        full_p50_ms=full * 1000 if full is not None else None,
+        empty_p50_ms=empty * 1000 if empty is not None else None,
+        errors=failed,
         error_samples=errors[:5],
         seconds=seconds,
         client_cpu=client_cpu / seconds if seconds > 0 else None,
-        window_p50s_ms=[
-            p50 * 1000 for some in windows if (p50 := percentile(some, 0.5)) is not None
-        ],
+        round_p50s_ms=round_p50s,
     )
 
 
-def creates_at_scale(base: str, *, api_key: str, creates: int, concurrency: int) -> ScaleResult:
-    """S6: `creates` creates, `concurrency` at a time, against the seeded sandbox."""
-    return _run(_creates_at_scale(base, api_key=api_key, creates=creates, concurrency=concurrency))
+def _json(body: dict[str, str]) -> bytes:
+    return json.dumps(body).encode()
+
+
+def creates_in_rounds(
+    *, full: str, empty: str, api_key: str, creates: int, concurrency: int, round_size: int
+) -> ScaleResult:
+    """S6: `creates` creates in alternating rounds through `full` and `empty` (full first)."""
+    return _run(
+        _creates_in_rounds(
+            {"full": full, "empty": empty},
+            api_key=api_key,
+            creates=creates,
+            concurrency=concurrency,
+            round_size=round_size,
+        )
+    )
 
 
 def _run(scenario: Coroutine[Any, Any, T]) -> T:

@@ -84,7 +84,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def sandbox(state_path: Path, *, quota: int, log_dir: Path) -> Iterator[str]:
+def sandbox(
+    state_path: Path, *, quota: int, log_dir: Path, label: str = "sandbox"
+) -> Iterator[str]:
     """`email-channels sandbox serve` on loopback until the block ends; its URL.
 
     `quota`: the account's tenant and email identity quotas, raised from SES's default of
@@ -96,7 +98,7 @@ def sandbox(state_path: Path, *, quota: int, log_dir: Path) -> Iterator[str]:
         EMAIL_CHANNELS_SANDBOX_MAX_TENANTS=str(quota),
         EMAIL_CHANNELS_SANDBOX_MAX_EMAIL_IDENTITIES=str(quota),
     )
-    with (log_dir / "sandbox.log").open("wb") as output:
+    with (log_dir / f"{label}.log").open("wb") as output:
         process = subprocess.Popen(
             [str(CLI), "sandbox", "serve", "--host", "127.0.0.1", "--port", str(port)],
             stdin=subprocess.DEVNULL,

@@ -42,12 +42,11 @@ def _with_database(work: Callable[[Database], Awaitable[T]], *, migrated: bool =
     """Run `work` on the database of the current settings (migrated first), then close it."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from email_channels.db.engine import Database, create_engine
+    from email_channels.bootstrap import build_database
     from email_channels.db.migrate import migrate
 
     async def run() -> T:
-        settings = Settings()
-        database = Database(create_engine(settings.database_url))
+        database = build_database(Settings())
         try:
             if migrated:
                 await migrate(database.engine)
@@ -140,7 +139,7 @@ def serve(
     with metrics_directory(workers=workers):
         _migrate_before_serving()
         uvicorn.run(
-            "email_channels.observability.serving:serving_app",
+            "email_channels.asgi:serving_app",
             factory=True,
             host=host,
             port=port,
@@ -220,7 +219,7 @@ def reconcile(
 ) -> None:
     """Roll back creates and finish deletes that a crash or an SES outage interrupted; delete
     this deployment's SES resources that no setup knows; drop expired idempotency keys."""
-    from email_channels.app import build_ses_setup_service
+    from email_channels.bootstrap import build_ses_setup_service
     from email_channels.idempotency.service import Idempotency
 
     settings = Settings()
@@ -259,9 +258,18 @@ def reconcile(
 @app.command()
 def worker() -> None:
     """Run the background work (re-checks, SES status, webhooks, expiry) until SIGTERM."""
-    from email_channels.worker.command import run_worker
+    from email_channels.bootstrap import open_worker
+    from email_channels.observability.logs import configure_logging
+    from email_channels.worker.command import run_until_signalled
 
-    _with_database(lambda database: run_worker(Settings(), database))
+    settings = Settings()
+
+    async def run(database: Database) -> None:
+        configure_logging(settings.log_format)
+        async with AsyncExitStack() as stack:
+            await run_until_signalled(await open_worker(settings, database, stack))
+
+    _with_database(run)
 
 
 @sandbox_app.command("serve")

@@ -234,7 +234,8 @@ async def test_a_setup_is_torn_down_in_the_region_stored_on_its_row(
 ) -> None:
     from contextlib import AsyncExitStack
 
-    from email_channels.app import create_app, open_ses
+    from email_channels.app import create_app
+    from email_channels.bootstrap import open_ses
 
     headers = await api.key()
     setup = await api.create_setup(headers, **_body())

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from bench.upstreams import seed_sandbox
 
-from email_channels.app import open_ses
+from email_channels.bootstrap import open_ses
 from email_channels.config import Settings
 from tests.support.processes import (
     UNANSWERED_NAMESERVER,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from email_channels.db.engine import create_engine
 from email_channels.db.migrate import alembic_config, migrate
-from email_channels.db.models import Base
+from email_channels.models import Base
 
 
 def _state(connection: Connection) -> tuple[list[object], str | None]:

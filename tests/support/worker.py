@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from email_channels.worker.build import build_worker
+from email_channels.bootstrap import build_worker
 from tests.support.fixtures_api import Api
 from tests.support.sandbox import SandboxThread
 

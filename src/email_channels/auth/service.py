@@ -61,7 +61,7 @@ async def authenticate(db: Database, *, secret: str | None) -> KeyGrant:
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
     key_hash = hash_key(secret)
     cache = db.grants
-    grant = cache.get(key_hash) if cache is not None else None
+    grant: KeyGrant | None = cache.get(key_hash) if cache is not None else None
     if grant is None:
         grant = await _look_up(db, key_hash)
     if grant is None:

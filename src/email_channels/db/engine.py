@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -17,8 +17,26 @@ from sqlalchemy.ext.asyncio import (
 )
 
 if TYPE_CHECKING:
-    from email_channels.auth.grant_cache import GrantCache
     from email_channels.db.driver import DriverPool
+
+Entry = TypeVar("Entry")
+
+
+class LookupCache(Protocol[Entry]):
+    """A per-process cache of rows looked up by a string key, as the database holds it.
+
+    The auth package's grant cache is one (auth/grant_cache.py); the composition root hangs
+    it on the database, so that this module needs to know no feature.
+    """
+
+    @property
+    def generation(self) -> int:
+        """Moves on every invalidation: a lookup started in an older one is not stored."""
+        ...
+
+    def get(self, key: str, /) -> Entry | None: ...
+
+    def put(self, key: str, entry: Entry, /, *, started: float, generation: int) -> None: ...
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -53,10 +71,10 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # Set by the app's lifespan on PostgreSQL: the driver's pool for the hot statements,
-        # and the grant cache (auth/grant_cache.py). The CLI runs without either.
+        # Set by the composition root for the API on PostgreSQL: the driver's pool for the hot
+        # statements, and the grant cache (auth/grant_cache.py). The CLI runs without either.
         self.driver: DriverPool | None = None
-        self.grants: GrantCache | None = None
+        self.grants: LookupCache[Any] | None = None
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 

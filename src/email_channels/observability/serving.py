@@ -13,7 +13,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from email_channels.config import SesMode, Settings
 
@@ -41,14 +40,6 @@ def without_unused_packages() -> None:
             sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     if "uvicorn" not in sys.modules:
         sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
-
-
-def serving_app() -> Any:
-    """uvicorn's factory in `serve`'s processes: the app from the environment."""
-    without_unused_packages()
-    from email_channels.app import create_app_from_environment
-
-    return create_app_from_environment()
 
 
 def refusal_to_serve(settings: Settings, *, workers: int) -> str | None:

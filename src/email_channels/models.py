@@ -1,4 +1,4 @@
-"""Every table, imported once so that Alembic and the tests see the whole metadata."""
+"""Every table, imported once so that the schema test and autogenerate see the whole metadata."""
 
 from email_channels.auth.models import ApiKey
 from email_channels.db.base import Base
