@@ -14,7 +14,7 @@ answered with its own id and the kept bytes, scheduled `--delay` after it arrive
 is not answered (an unknown name, S4's black hole, or a malformed packet) is remembered as
 such, so a retry costs no parse either.
 
-It speaks for the zone of S2's setup, as the zone's own server does (DESIGN.md section 11):
+It speaks for the zone of S2's setup, as the zone's own server does:
 every answer has the AA flag, the zone's SOA, NS and the server's address are in the zone file
 with a TTL of an hour (a check keeps them, so that steady state is one round of queries), and
 an NS answer carries its glue. With `--query-log FILE` it writes the arrival time, name and

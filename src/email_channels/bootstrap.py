@@ -143,7 +143,7 @@ def build_dns(settings: Settings) -> DnsLookup:
 def build_source_check(settings: Settings, lookup: DnsLookup) -> SourceCheck:
     """The check of a setup's records: at the zones' own servers, or by the resolver alone.
 
-    `DNS_CHECK=authoritative` (DESIGN section 11) needs the resolver's addresses to find zones,
+    `DNS_CHECK=authoritative` needs the resolver's addresses to find zones,
     which only the production adapter has; any other lookup checks through itself.
     """
     from email_channels.integrations.dns.authoritative import ZoneServers

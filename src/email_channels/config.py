@@ -15,7 +15,7 @@ class SesMode(StrEnum):
 
 
 class DnsCheck(StrEnum):
-    AUTHORITATIVE = "authoritative"  # ask the zone's own servers (DESIGN.md section 11)
+    AUTHORITATIVE = "authoritative"  # ask the zone's own servers (docs/dns-verification.md)
     RESOLVER = "resolver"  # ask DNS_NAMESERVERS only
 
 

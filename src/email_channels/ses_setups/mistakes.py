@@ -2,7 +2,7 @@
 
 Pure functions. What a zone's server says about one record is judged by section 4's rules
 (verification.py, txt_rules.py); where the record is not where it belongs, the lookups of the
-names a customer most likely typed instead say which mistake it was (DESIGN.md section 11), with
+names a customer most likely typed instead say which mistake it was (docs/dns-verification.md), with
 `found_at` and the host to type.
 """
 

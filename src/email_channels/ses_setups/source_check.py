@@ -1,4 +1,4 @@
-"""A check at the source (DESIGN.md section 11): the zone's own servers, asked directly.
+"""A check at the source: the zone's own servers, asked directly.
 
 The zone and its servers come from the resolver (kept within their TTLs, zones.py); then one
 round asks every server every record at once, and a second round, only for records some

@@ -1,4 +1,4 @@
-"""One record's status from every server of its zone (DESIGN.md section 11, step 4)."""
+"""One record's status from every server of its zone."""
 
 from __future__ import annotations
 

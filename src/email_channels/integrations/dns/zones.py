@@ -48,7 +48,7 @@ class ZoneNotFound:
 
 
 class ZoneDirectory:
-    """Finds and keeps the zone of a domain (DESIGN.md section 11, steps 1 and 2)."""
+    """Finds and keeps the zone of a domain."""
 
     def __init__(
         self,
