@@ -83,6 +83,12 @@ class ZoneDirectory:
         if isinstance(found, ZoneNotFound):
             return found
         name, soa = found
+        known = self._kept_value(self._zones, name)
+        if known is not None:  # a new name in a zone already known: one round, not three
+            # A name below the apex is in the zone as long as a negative answer may be kept.
+            below = soa[0] if soa is not None else (known.negative_ttl or 0)
+            self._keep(self._zone_names, domain, name, float(below))
+            return known
         servers_of = await self._servers_of(name, soa=soa, servers=servers, deadline=deadline)
         if isinstance(servers_of, ZoneNotFound):
             return servers_of
