@@ -17,6 +17,11 @@ class SesMode(StrEnum):
     AWS = "aws"
 
 
+class DnsCheck(StrEnum):
+    AUTHORITATIVE = "authoritative"  # ask the zone's own servers (docs/dns-verification.md)
+    RESOLVER = "resolver"  # ask DNS_NAMESERVERS only
+
+
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -71,6 +76,8 @@ class Settings(BaseSettings):
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
     dns_timeout: float = Field(default=2.0, gt=0)
     dns_lifetime: float = Field(default=4.0, gt=0)
+    dns_check: DnsCheck = DnsCheck.AUTHORITATIVE
+    dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
     upstream_timeout: float = Field(default=10.0, gt=0)
     # Tags this deployment's SES resources, so that `reconcile` sweeps only its own. Unset:
     # the installation id the first migration made (db/installation.py), never a shared

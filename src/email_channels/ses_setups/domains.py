@@ -114,3 +114,9 @@ def _public_suffixes() -> PublicSuffixList:
     # can prove it as a sending domain, and DMARC's organisational domain uses the whole list.
     # Unknown top-level domains count as public as well (the implicit "*" rule).
     return PublicSuffixList(accept_unknown=True, only_icann=False)
+
+
+def organisational_domain(domain: str) -> str | None:
+    """The registrable domain of `domain` (RFC 7489's organisational domain), or None."""
+    found = _public_suffixes().privatesuffix(domain)
+    return str(found) if found else None

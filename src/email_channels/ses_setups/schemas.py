@@ -69,6 +69,20 @@ class SesSetupVerify(RequestBody):
     """The optional body of a verify: nothing to set, and unknown fields are refused."""
 
 
+class NameserverStatus(BaseModel):
+    name: str = Field(description="Host name of one of the zone's servers.")
+    status: Literal["verified", "missing", "mismatch", "unknown"]
+
+
+class DnsZone(BaseModel):
+    name: str = Field(description="The zone the records live in, e.g. acme.com.")
+    nameservers: list[str] = Field(description="The zone's servers (NS), sorted.")
+    provider: str | None = Field(description="The DNS provider, recognised from nameservers.")
+    negative_ttl: int | None = Field(
+        description="Seconds a resolver may keep answering 'no such record' (RFC 2308)."
+    )
+
+
 class DnsRecord(BaseModel):
     address: str = Field(description="Fully qualified host name, no trailing dot.")
     record: str = Field(description='The value to publish; MX as "10 host".')
@@ -78,6 +92,18 @@ class DnsRecord(BaseModel):
     status: Literal["verified", "missing", "mismatch", "unknown"]
     found: list[str] = Field(description="What the last lookup saw at the address for the type.")
     reason: str | None = Field(description="Null when verified; else what to fix.")
+    host: str | None = Field(
+        description="The address relative to dns_zone.name (@ at the apex): what a DNS "
+        "provider's host or name field wants; null while the zone is unknown."
+    )
+    nameservers: list[NameserverStatus] = Field(
+        description="Each server of the zone and its status for this record, in the order of "
+        "dns_zone.nameservers; empty when the check used the resolver alone."
+    )
+    found_at: str | None = Field(
+        description="Where found was seen when that is not address (a misplaced record, the "
+        "organisational DMARC record), else null."
+    )
 
 
 class SesSetupListItem(BaseModel):
@@ -115,6 +141,9 @@ class Sending(BaseModel):
 
 class SesSetupDetail(SesSetupListItem):
     dns_records: list[DnsRecord]
+    dns_zone: DnsZone | None = Field(
+        description="The zone and its servers, as the last check that found them saw them."
+    )
     ses_status: SesStatus = Field(description="SES's own verdict, refreshed by the worker.")
     sending: Sending = Field(
         description="Whether the tenant may send, from SES's reputation entity of it."

@@ -12,20 +12,21 @@ from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.db.installation import DeploymentTag
 from email_channels.errors import FieldError, InvalidInput, NotFound
-from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
 from email_channels.pacing import Pacer
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
-from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
+from email_channels.ses_setups.dns_check import all_verified, check_complete
 from email_channels.ses_setups.lifecycle import SetupLifecycle
+from email_channels.ses_setups.mistakes import host_of
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
 from email_channels.ses_setups.records import ExpectedRecord, expected_records
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupUpdate
 from email_channels.ses_setups.sending import SendingControl, sending_json
+from email_channels.ses_setups.source_check import SourceCheck
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
 from email_channels.single_flight import SingleFlight
 
@@ -47,6 +48,8 @@ def expected_for(setup: SesSetup) -> list[ExpectedRecord]:
 
 def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
     """The SES Setup Detail of the contract."""
+    zone = setup.dns_zone or None
+    zone_name = zone["name"] if zone else None
     records = [
         {
             "address": expected.address,
@@ -57,6 +60,11 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
             "status": result.status.value,
             "found": list(result.found),
             "reason": result.reason,
+            "host": host_of(expected.address, zone_name) if zone_name else None,
+            "nameservers": [
+                {"name": name, "status": status.value} for name, status in result.nameservers
+            ],
+            "found_at": result.found_at,
         }
         for expected, result in zip(expected_for(setup), results, strict=True)
     ]
@@ -67,6 +75,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
         "region": setup.region,
         "dns_verified": setup.dns_verified,
         "dns_records": records,
+        "dns_zone": zone,
         "dns_checked_at": setup.dns_checked_at,
         "created_at": setup.created_at,
         "updated_at": setup.updated_at,
@@ -101,10 +110,9 @@ class SesSetupService:
         *,
         db: Database,
         ses: SesRegions,
-        dns: DnsLookup,
+        dns: SourceCheck,
         region: str,
         mail_from_subdomain: str,
-        dns_lifetime: float,
         deployment_id: str | None,
         lease_seconds: float,
         schedule: Schedule | None = None,
@@ -119,7 +127,6 @@ class SesSetupService:
         # The regions a create may choose, the default first (AWS_REGIONS).
         self.offered_regions = tuple(offered_regions) or (region,)
         self._mail_from_subdomain = mail_from_subdomain
-        self._dns_lifetime = dns_lifetime
         # Every SES read of the background work (status refreshes, reconcile, the sweep)
         # shares one pace: SES_STATUS_RATE calls a second per process.
         self.ses_reads = Pacer(ses_read_rate)
@@ -256,13 +263,12 @@ class SesSetupService:
         # came from is not kept that long (3.6 KB per waiting read, bench/README.md S5). The
         # check's own results replace them below, as they replace them in the row.
         setup.dns_results = []
-        results = await check_records(
-            expected_for(setup),
-            domain=setup.domain_identity,
-            lookup=self._dns,
-            lifetime=self._dns_lifetime,
-            previous=previous,
+        checked = await self._dns.check(
+            expected_for(setup), domain=setup.domain_identity, previous=previous
         )
+        results = checked.results
+        # A check that found no zone keeps the last one found: a hiccup forgets nothing.
+        setup.dns_zone = checked.zone or setup.dns_zone
         now = utc_now()
         verified = all_verified(results)
         # updated_at moves when what the setup *is* changes (a record's verified flag),
@@ -283,6 +289,7 @@ class SesSetupService:
             "dns_verified": verified,
             "dns_checked_at": checked_at,
             "updated_at": now if changed else None,
+            "dns_zone": checked.zone,
         }
         driver = self._db.driver
         if driver is not None and not background and (not verified or setup.announced_verified):

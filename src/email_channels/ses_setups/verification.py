@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from email_channels.integrations.dns import Observation, Outcome
@@ -28,15 +28,28 @@ class RecordResult:
     status: RecordStatus
     found: tuple[str, ...]
     reason: str | None
+    # Where `found` was seen when that is not the record's address (section 11), else None.
+    found_at: str | None = None
+    # Each of the zone's servers and its status for this record; empty: the resolver alone.
+    nameservers: tuple[tuple[str, RecordStatus], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict, for storing the last result."""
-        return {
+        stored: dict[str, object] = {
             "verified": self.verified,
             "status": self.status.value,
             "found": list(self.found),
             "reason": self.reason,
         }
+        if self.found_at is not None:
+            stored["found_at"] = self.found_at
+        if self.nameservers:
+            stored["nameservers"] = [[name, status.value] for name, status in self.nameservers]
+        return stored
+
+    def with_reason(self, reason: str | None, **changes: object) -> RecordResult:
+        """This result with another reason (and any other field changed)."""
+        return replace(self, reason=reason, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> RecordResult:
@@ -48,7 +61,14 @@ class RecordResult:
             raise ValueError("RecordResult.found must be a list of strings")
         if reason is not None and not isinstance(reason, str):
             raise ValueError("RecordResult.reason must be a string or null")
-        return cls(verified, RecordStatus(str(data.get("status"))), tuple(found), reason)
+        found_at, servers = data.get("found_at"), data.get("nameservers") or []
+        if found_at is not None and not isinstance(found_at, str):
+            raise ValueError("RecordResult.found_at must be a string or null")
+        if not isinstance(servers, list):
+            raise ValueError("RecordResult.nameservers must be a list")
+        nameservers = tuple((str(name), RecordStatus(str(status))) for name, status in servers)
+        status = RecordStatus(str(data.get("status")))
+        return cls(verified, status, tuple(found), reason, found_at, nameservers)
 
 
 NOT_CHECKED = RecordResult(
