@@ -1,7 +1,7 @@
 """The zone a setup's records live in, as the last check that found it saw it.
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0005"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
