@@ -20,8 +20,10 @@ from email_channels.ses_setups.verification import (
     Query,
     RecordResult,
     RecordStatus,
+    answered_values,
     diagnostic_queries,
     evaluate,
+    normalised_name,
     primary_query,
 )
 
@@ -40,7 +42,7 @@ class Place:
 
 def host_of(address: str, zone: str) -> str:
     """`address` relative to `zone`, as a provider's host field wants it (`@` at the apex)."""
-    address, zone = _name(address), _name(zone)
+    address, zone = normalised_name(address), normalised_name(zone)
     if address == zone:
         return "@"
     return address.removesuffix("." + zone) if address.endswith("." + zone) else address
@@ -48,7 +50,7 @@ def host_of(address: str, zone: str) -> str:
 
 def relative_to_setup(expected: ExpectedRecord, place: Place) -> str | None:
     """Where the record lands when its host is typed relative to the setup's domain."""
-    address, domain, zone = _name(expected.address), place.domain, place.zone
+    address, domain, zone = normalised_name(expected.address), place.domain, place.zone
     if domain == zone or not domain.endswith("." + zone):
         return None
     if address == domain:
@@ -91,7 +93,10 @@ def judge(
             return named
     result = evaluate(expected, observations, domain=place.zone)
     host = host_of(expected.address, place.zone)
-    if result.status is RecordStatus.MISSING and len(_name(expected.address)) <= MAX_NAME_LENGTH:
+    if (
+        result.status is RecordStatus.MISSING
+        and len(normalised_name(expected.address)) <= MAX_NAME_LENGTH
+    ):
         value = f'"{expected.record}"' if expected.type == "TXT" else expected.record
         reason = (
             f"No {expected.type} record exists at {expected.address}: add one with the "
@@ -119,7 +124,7 @@ def _named_mistake(
     kind = expected.type.upper()
     organisational = organisational_dmarc(place)
     if expected.purpose is Purpose.DMARC and organisational is not None:
-        found = _values(observations, (organisational, "TXT"))
+        found = answered_values(observations, (organisational, "TXT"))
         at_organisation = ExpectedRecord(Purpose.DMARC, "TXT", organisational, expected.record)
         if found and dmarc_problem(at_organisation, found, place.zone) is None:
             return RecordResult(True, RecordStatus.VERIFIED, found, None, organisational)
@@ -132,7 +137,7 @@ def _named_mistake(
         return RecordResult(False, RecordStatus.MISSING, (), reason)
     elsewhere = relative_to_setup(expected, place)
     if elsewhere is not None:
-        found = _values(observations, (elsewhere, kind))
+        found = answered_values(observations, (elsewhere, kind))
         if expected.purpose is Purpose.INBOUND_MX and _has_exchange(expected, found):
             reason = (
                 f"The MX record {expected.record} is published at {place.zone} instead of "
@@ -148,8 +153,8 @@ def _named_mistake(
                 f"{host} instead."
             )
             return RecordResult(False, RecordStatus.MISSING, found, reason, elsewhere)
-    doubled = f"{_name(expected.address)}.{place.zone}"
-    found = _values(observations, (doubled, kind))
+    doubled = f"{normalised_name(expected.address)}.{place.zone}"
+    found = answered_values(observations, (doubled, kind))
     if found:
         reason = (
             f"The record is published at {doubled}, because your DNS provider adds {place.zone} "
@@ -168,8 +173,8 @@ def _holds(
 
 
 def _has_exchange(expected: ExpectedRecord, found: tuple[str, ...]) -> bool:
-    exchange = _name(expected.record.split()[-1])
-    return any(_name(value.split()[-1]) == exchange for value in found)
+    exchange = normalised_name(expected.record.split()[-1])
+    return any(normalised_name(value.split()[-1]) == exchange for value in found)
 
 
 def _has_dmarc(observation: Observation) -> bool:
@@ -183,16 +188,8 @@ def _has_dmarc(observation: Observation) -> bool:
 def _addresses(observations: Mapping[Query, Observation], expected: ExpectedRecord) -> list[str]:
     if expected.purpose is not Purpose.DKIM:
         return []
-    name = _name(expected.address)
-    return [*_values(observations, (name, "A")), *_values(observations, (name, "AAAA"))]
-
-
-def _values(observations: Mapping[Query, Observation], key: Query) -> tuple[str, ...]:
-    observation = observations.get(key)
-    if observation is None or observation.outcome is not Outcome.ANSWER:
-        return ()
-    return observation.values
-
-
-def _name(name: str) -> str:
-    return name.rstrip(".").lower()
+    name = normalised_name(expected.address)
+    return [
+        *answered_values(observations, (name, "A")),
+        *answered_values(observations, (name, "AAAA")),
+    ]

@@ -81,12 +81,12 @@ MAX_NAME_LENGTH = 253  # characters of a DNS name in presentation form, without 
 
 def primary_query(expected: ExpectedRecord) -> Query:
     """The one lookup that decides a record's status."""
-    return (_name(expected.address), expected.type.upper())
+    return (normalised_name(expected.address), expected.type.upper())
 
 
 def doubled_name(expected: ExpectedRecord, *, domain: str) -> str:
     """Where a record lands when the DNS provider appends the domain to a full name."""
-    return f"{_name(expected.address)}.{_name(domain)}"
+    return f"{normalised_name(expected.address)}.{normalised_name(domain)}"
 
 
 def diagnostic_queries(
@@ -98,7 +98,10 @@ def diagnostic_queries(
     queries: list[Query] = [(doubled_name(expected, domain=domain), expected.type.upper())]
     # An existing name without a CNAME is what a proxied or flattened CNAME looks like.
     if expected.purpose is Purpose.DKIM and primary.outcome is Outcome.NO_DATA:
-        queries += [(_name(expected.address), "A"), (_name(expected.address), "AAAA")]
+        queries += [
+            (normalised_name(expected.address), "A"),
+            (normalised_name(expected.address), "AAAA"),
+        ]
     return tuple(queries)
 
 
@@ -110,7 +113,7 @@ def evaluate(
     previous: RecordResult | None = None,
 ) -> RecordResult:
     """The result for one record from the lookups of one check."""
-    if len(_name(expected.address)) > MAX_NAME_LENGTH:
+    if len(normalised_name(expected.address)) > MAX_NAME_LENGTH:
         # No DNS provider can publish it; saying "lookup failed" forever would hide that.
         return RecordResult(False, RecordStatus.MISSING, (), _name_too_long(expected))
     key = primary_query(expected)
@@ -151,26 +154,27 @@ def _missing(
     expected: ExpectedRecord, observations: Mapping[Query, Observation], *, domain: str
 ) -> RecordResult:
     if expected.purpose is Purpose.DKIM:
-        addresses = _values(observations, (_name(expected.address), "A"))
-        addresses += _values(observations, (_name(expected.address), "AAAA"))
+        addresses = answered_values(observations, (normalised_name(expected.address), "A"))
+        addresses += answered_values(observations, (normalised_name(expected.address), "AAAA"))
         if addresses:
             reason = _cname_replaced_by_addresses(expected, addresses)
             return RecordResult(False, RecordStatus.MISMATCH, (), reason)
     doubled = doubled_name(expected, domain=domain)
-    if _values(observations, (doubled, expected.type.upper())):
-        reason = _domain_appended_twice(expected, doubled=doubled, domain=_name(domain))
+    if answered_values(observations, (doubled, expected.type.upper())):
+        reason = _domain_appended_twice(expected, doubled=doubled, domain=normalised_name(domain))
         return RecordResult(False, RecordStatus.MISSING, (), reason)
     return RecordResult(False, RecordStatus.MISSING, (), _missing_reason(expected))
 
 
-def _values(observations: Mapping[Query, Observation], key: Query) -> tuple[str, ...]:
+def answered_values(observations: Mapping[Query, Observation], key: Query) -> tuple[str, ...]:
     observation = observations.get(key)
     if observation is None or observation.outcome is not Outcome.ANSWER:
         return ()
     return observation.values
 
 
-def _name(name: str) -> str:
+def normalised_name(name: str) -> str:
+    """A name as compared: no trailing dot, lower case."""
     return name.rstrip(".").lower()
 
 
@@ -178,11 +182,11 @@ def _name(name: str) -> str:
 
 
 def _dkim(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
-    target = _name(expected.record)
-    targets = [_name(value) for value in found]
+    target = normalised_name(expected.record)
+    targets = [normalised_name(value) for value in found]
     if target in targets:
         return None
-    if f"{target}.{_name(domain)}" in targets:
+    if f"{target}.{normalised_name(domain)}" in targets:
         return (
             f"The CNAME at {expected.address} points to {_shown(found)} because your DNS "
             f"provider appended your domain to the value: enter it as {target}. with a final dot."
@@ -248,7 +252,7 @@ def _missing_reason(expected: ExpectedRecord) -> str:
 
 
 def _domain_appended_twice(expected: ExpectedRecord, *, doubled: str, domain: str) -> str:
-    address = _name(expected.address)
+    address = normalised_name(expected.address)
     host = address.removesuffix(f".{domain}") if address != domain else "@"
     where = f"enter only {host!r} as the name" if host != "@" else "enter @ or leave the name empty"
     return (
@@ -261,13 +265,14 @@ def _cname_replaced_by_addresses(expected: ExpectedRecord, addresses: tuple[str,
     return (
         f"{expected.address} answers with A/AAAA records ({_shown(addresses)}) instead of a "
         f"CNAME, as a proxied or flattened record does: turn off the proxy (DNS only) so the "
-        f"CNAME to {_name(expected.record)} is published as it is."
+        f"CNAME to {normalised_name(expected.record)} is published as it is."
     )
 
 
 def _name_too_long(expected: ExpectedRecord) -> str:
+    length = len(normalised_name(expected.address))
     return (
-        f"{expected.address} is {len(_name(expected.address))} characters long, more than the "
+        f"{expected.address} is {length} characters long, more than the "
         f"{MAX_NAME_LENGTH} DNS allows, so it cannot be published: use a shorter domain."
     )
 
@@ -282,9 +287,9 @@ def _lookup_failed(expected: ExpectedRecord, detail: str | None) -> str:
 def _mx(value: str) -> tuple[int, str]:
     preference, _, exchange = value.strip().partition(" ")
     try:
-        return int(preference), _name(exchange.strip())
+        return int(preference), normalised_name(exchange.strip())
     except ValueError:  # not "preference exchange": rank it last, compare it as a whole
-        return 65536, _name(value)
+        return 65536, normalised_name(value)
 
 
 def _shown(values: list[str] | tuple[str, ...]) -> str:
