@@ -24,7 +24,11 @@ async def test_unknown_route_is_a_problem_404(api: Api) -> None:
     ("method", "path", "allowed"),
     [
         ("PUT", "/v1/ws1/channels/ses-setup", "GET, POST"),
-        ("PATCH", "/v1/ws1/channels/ses-setup/00000000-0000-4000-8000-000000000001", "DELETE, GET"),
+        (
+            "PUT",
+            "/v1/ws1/channels/ses-setup/00000000-0000-4000-8000-000000000001",
+            "DELETE, GET, PATCH",
+        ),
         ("GET", "/v1/ws1/channels/ses-setup/00000000-0000-4000-8000-000000000001/verify", "POST"),
         ("OPTIONS", "/v1/ws1/use-cases", "GET, POST"),
         ("POST", "/healthz", "GET"),
