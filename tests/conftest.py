@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.support.fixtures_bind",
     "tests.support.fixtures_sandbox",
     "tests.support.fixtures_api",
+    "tests.support.publishers",
     "tests.support.worker",
 ]

@@ -1,0 +1,183 @@
+"""Real DNS publishers for tests: PowerDNS Authoritative and moto's Route 53, on loopback.
+
+PowerDNS runs with its own SQLite database (made from the schema its Debian package ships),
+DNS and its HTTP API on loopback at free ports, and an empty `security-poll-suffix` (else it
+asks a public DNS name at start). moto serves the Route 53 API only: it answers no DNS.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from email_channels.integrations.dns_publisher import ZoneRecord
+from email_channels.integrations.ses import TAG_CREATED_AT, TAG_DEPLOYMENT, TAG_SETUP_ID
+from tests.support.bind import wait_until
+from tests.support.processes import HOST, ROOT, free_port
+
+SCHEMA_PATHS = (
+    Path("/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"),
+    Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"),
+)
+START_TIMEOUT_SECONDS = 30.0
+MOTO_CREDENTIALS = ("testing", "testing")
+# Names only: the test servers answer at loopback ports, whatever these say.
+DELEGATION_NAMESERVERS = ("ns1.publisher.test", "ns2.publisher.test")
+
+
+def setup_records(domain: str) -> list[ZoneRecord]:
+    """A setup's seven records, grouped by name and type as a zone holds them."""
+    return [
+        *(
+            ZoneRecord(f"t{n}._domainkey.{domain}", "CNAME", (f"t{n}.dkim.amazonses.com",))
+            for n in (1, 2, 3)
+        ),
+        ZoneRecord(f"bounce.{domain}", "MX", ("10 feedback-smtp.us-east-1.amazonses.com",)),
+        ZoneRecord(f"bounce.{domain}", "TXT", ("v=spf1 include:amazonses.com ~all",)),
+        ZoneRecord(domain, "MX", ("10 inbound-smtp.us-east-1.amazonaws.com",)),
+        ZoneRecord(f"_dmarc.{domain}", "TXT", ("v=DMARC1; p=none;",)),
+    ]
+
+
+def fence(setup_id: str) -> dict[str, str]:
+    return {
+        TAG_SETUP_ID: setup_id,
+        TAG_DEPLOYMENT: "test-deployment",
+        TAG_CREATED_AT: "2026-12-07T04:00:00+00:00",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PowerDns:
+    """A running pdns_server: its API, its key and where it answers DNS."""
+
+    api_url: str
+    api_key: str
+    dns_port: int
+
+    def api(self) -> httpx.Client:
+        """A client of the HTTP API, with the key."""
+        return httpx.Client(
+            base_url=f"{self.api_url}/api/v1/servers/localhost",
+            headers={"X-API-Key": self.api_key},
+            timeout=5.0,
+            trust_env=False,
+        )
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not installed; `./dev test` installs it"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _api_answers(url: str, key: str) -> bool:
+    try:
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
+            return client.get(url, headers={"X-API-Key": key}).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def powerdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PowerDns]:
+    """pdns_server with the gsqlite3 backend, for the session."""
+    binary = shutil.which("pdns_server") or "/usr/sbin/pdns_server"
+    schema = next((path for path in SCHEMA_PATHS if path.is_file()), None)
+    if not os.access(binary, os.X_OK) or schema is None:
+        _missing("PowerDNS (pdns-server, pdns-backend-sqlite3)")
+    assert schema is not None
+    home = tmp_path_factory.mktemp("powerdns")
+    database = home / "pdns.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.executescript(schema.read_text())
+    key = secrets.token_hex(16)
+    dns_port, api_port = free_port(), free_port()
+    settings = {
+        "launch": "gsqlite3",
+        "gsqlite3-database": str(database),
+        "local-address": HOST,
+        "local-port": str(dns_port),
+        "api": "yes",
+        "api-key": key,
+        "webserver": "yes",
+        "webserver-address": HOST,
+        "webserver-port": str(api_port),
+        "webserver-allow-from": HOST,
+        "security-poll-suffix": "",
+        "socket-dir": str(home),
+        "guardian": "no",
+        "daemon": "no",
+        "disable-syslog": "yes",
+    }
+    (home / "pdns.conf").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    log = (home / "pdns.log").open("ab")
+    process = subprocess.Popen(
+        [binary, f"--config-dir={home}"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    api_url = f"http://{HOST}:{api_port}"
+    try:
+        wait_until(
+            lambda: (
+                process.poll() is None and _api_answers(f"{api_url}/api/v1/servers/localhost", key)
+            ),
+            timeout=START_TIMEOUT_SECONDS,
+            what=f"PowerDNS to answer (log: {home / 'pdns.log'})",
+        )
+        yield PowerDns(api_url=api_url, api_key=key, dns_port=dns_port)
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def moto_route53(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto in server mode on a loopback port, for the session: the Route 53 endpoint URL."""
+    binary = ROOT / ".venv" / "bin" / "moto_server"
+    if not binary.exists():
+        _missing("moto[server]")
+    port = free_port()
+    home = tmp_path_factory.mktemp("moto")
+    log = (home / "moto.log").open("ab")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    process = subprocess.Popen(
+        [str(binary), "-H", HOST, "-p", str(port)],
+        cwd=home,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://{HOST}:{port}"
+
+    def answers() -> bool:
+        assert process.poll() is None, "moto_server exited"
+        try:
+            with httpx.Client(timeout=1.0, trust_env=False) as client:
+                return client.get(f"{url}/moto-api/").status_code < 500
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, timeout=START_TIMEOUT_SECONDS, what="moto_server to answer")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
