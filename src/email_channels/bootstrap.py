@@ -16,13 +16,14 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from email_channels.config import SesMode, Settings
+from email_channels.config import DnsPublisherKind, SesMode, Settings
 from email_channels.db.engine import Database, create_engine
 
 if TYPE_CHECKING:
     from email_channels.auth.rate_limit import RateLimiter
     from email_channels.idempotency.service import Idempotency
     from email_channels.integrations.dns import DnsLookup
+    from email_channels.integrations.dns_publisher import DnsPublisher
     from email_channels.integrations.ses import SesRegions
     from email_channels.observability.readiness import DatabaseProbe
     from email_channels.ses_setups.service import SesSetupService
@@ -139,6 +140,34 @@ def build_dns(settings: Settings) -> DnsLookup:
     )
 
 
+def open_publisher(settings: Settings, stack: AsyncExitStack) -> DnsPublisher | None:
+    """The DNS publisher of delegated setups' zones; None when the deployment offers none."""
+    if settings.dns_publisher is DnsPublisherKind.POWERDNS:
+        from email_channels.integrations.dns_publisher.powerdns import PowerDnsPublisher
+
+        # The settings refuse `powerdns` without these.
+        assert settings.powerdns_api_url is not None
+        assert settings.powerdns_api_key is not None
+        powerdns = PowerDnsPublisher(
+            api_url=settings.powerdns_api_url,
+            api_key=settings.powerdns_api_key.get_secret_value(),
+            server_id=settings.powerdns_server_id,
+            nameservers=settings.delegation_nameservers,
+            timeout=settings.upstream_timeout,
+        )
+        stack.push_async_callback(powerdns.close)
+        return powerdns
+    if settings.dns_publisher is DnsPublisherKind.ROUTE53:
+        from email_channels.integrations.dns_publisher.route53 import Route53Publisher
+
+        route53 = Route53Publisher(
+            timeout=settings.upstream_timeout, endpoint_url=settings.route53_endpoint_url
+        )
+        stack.push_async_callback(route53.close)
+        return route53
+    return None
+
+
 async def build_ses_setup_service(
     settings: Settings,
     database: Database,
@@ -168,6 +197,7 @@ async def build_ses_setup_service(
             verified_check_interval=settings.verified_check_interval,
             unverify_after=settings.unverify_after,
         ),
+        publisher=open_publisher(settings, stack),
     )
 
 

@@ -77,6 +77,7 @@ def _pending(rtype: str, address: str, record: str, purpose: str) -> dict[str, A
         "status": "unknown",
         "found": [],
         "reason": "Not checked yet",
+        "managed": False,
     }
 
 

@@ -64,6 +64,11 @@ class PowerDns:
     api_key: str
     dns_port: int
 
+    @property
+    def api_port(self) -> int:
+        """The port of the HTTP API."""
+        return int(self.api_url.rsplit(":", 1)[1])
+
     def api(self) -> httpx.Client:
         """A client of the HTTP API, with the key."""
         return httpx.Client(

@@ -114,3 +114,20 @@ def _public_suffixes() -> PublicSuffixList:
     # can prove it as a sending domain, and DMARC's organisational domain uses the whole list.
     # Unknown top-level domains count as public as well (the implicit "*" rule).
     return PublicSuffixList(accept_unknown=True, only_icann=False)
+
+
+def delegation_problem(domain: str) -> str | None:
+    """Why `domain` cannot be delegated to this service, or None when it can."""
+    registrable = _public_suffixes().privatesuffix(domain)
+    if registrable is None:
+        return (
+            "its registrable domain cannot be told from the public suffix list, so there is "
+            "no zone above it in which to publish the NS records"
+        )
+    if registrable == domain:
+        return (
+            f"'{domain}' is a registrable domain (an apex): its name servers are set at the "
+            f"domain's registrar, not in a zone you edit; delegate a subdomain such as "
+            f"mail.{domain} instead"
+        )
+    return None

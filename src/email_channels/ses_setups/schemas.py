@@ -36,6 +36,16 @@ class SesSetupCreate(BaseModel):
         ),
     ]
 
+    dns_mode: Annotated[
+        Literal["customer", "delegated"],
+        Field(
+            description=(
+                "customer: the customer publishes every record; delegated: the customer "
+                "delegates the subdomain once with NS records and the service serves its zone."
+            ),
+        ),
+    ] = "customer"
+
     @field_validator("domain_identity")
     @classmethod
     def _normalise_domain(cls, value: str) -> str:
@@ -51,9 +61,10 @@ class SesSetupVerify(BaseModel):
 class DnsRecord(BaseModel):
     address: str = Field(description="Fully qualified host name, no trailing dot.")
     record: str = Field(description='The value to publish; MX as "10 host".')
-    type: Literal["CNAME", "MX", "TXT"]
+    type: Literal["CNAME", "MX", "TXT", "NS"]
     verified: bool
-    purpose: Literal["dkim", "mail_from_mx", "spf", "inbound_mx", "dmarc"]
+    purpose: Literal["dkim", "mail_from_mx", "spf", "inbound_mx", "dmarc", "delegation"]
+    managed: bool = Field(description="Served and kept right by the service (delegated setups).")
     status: Literal["verified", "missing", "mismatch", "unknown"]
     found: list[str] = Field(description="What the last lookup saw at the address for the type.")
     reason: str | None = Field(description="Null when verified; else what to fix.")
@@ -78,7 +89,10 @@ class SesStatus(BaseModel):
 
 
 class SesSetupDetail(SesSetupListItem):
-    dns_records: list[DnsRecord]
+    dns_mode: Literal["customer", "delegated"]
+    dns_records: list[DnsRecord] = Field(
+        description="For a delegated setup, the NS records to publish come first."
+    )
     ses_status: SesStatus = Field(description="SES's own verdict, refreshed by the worker.")
 
 

@@ -9,20 +9,28 @@ from typing import Any
 
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
-from email_channels.errors import NotFound
+from email_channels.errors import FieldError, InvalidInput, NotFound
 from email_channels.integrations.dns import DnsLookup
+from email_channels.integrations.dns_publisher import DnsPublisher
 from email_channels.integrations.ses import SesRegions
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
+from email_channels.ses_setups.domains import delegation_problem
 from email_channels.ses_setups.lifecycle import SetupLifecycle
-from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.ses_setups.models import DnsMode, SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
-from email_channels.ses_setups.records import ExpectedRecord, expected_records
+from email_channels.ses_setups.records import ExpectedRecord
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.schemas import SesSetupCreate
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
+from email_channels.ses_setups.zones import (
+    SetupZones,
+    customer_records,
+    is_managed,
+    setup_records,
+)
 from email_channels.single_flight import SingleFlight
 
 logger = logging.getLogger(__name__)
@@ -31,14 +39,8 @@ LIST_KIND = "ses-setups"
 
 
 def expected_for(setup: SesSetup) -> list[ExpectedRecord]:
-    """The records a stored setup needs."""
-    return expected_records(
-        domain=setup.domain_identity,
-        region=setup.region,
-        mail_from_subdomain=setup.mail_from_domain.removesuffix("." + setup.domain_identity),
-        dkim_tokens=setup.dkim_tokens,
-        signing_hosted_zone=setup.signing_hosted_zone or "",
-    )
+    """The records a stored setup needs, in the detail's order."""
+    return setup_records(setup)
 
 
 def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
@@ -53,6 +55,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
             "status": result.status.value,
             "found": list(result.found),
             "reason": result.reason,
+            "managed": is_managed(setup, expected),
         }
         for expected, result in zip(expected_for(setup), results, strict=True)
     ]
@@ -61,6 +64,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
         "tenant_name": setup.tenant_name,
         "domain_identity": setup.domain_identity,
         "region": setup.region,
+        "dns_mode": setup.dns_mode,
         "dns_verified": setup.dns_verified,
         "dns_records": records,
         "dns_checked_at": setup.dns_checked_at,
@@ -103,6 +107,7 @@ class SesSetupService:
         deployment_id: str,
         lease_seconds: float,
         schedule: Schedule | None = None,
+        publisher: DnsPublisher | None = None,
     ) -> None:
         self._db = db
         self.ses = ses
@@ -111,8 +116,13 @@ class SesSetupService:
         self._region = region
         self._mail_from_subdomain = mail_from_subdomain
         self._dns_lifetime = dns_lifetime
+        self.zones = SetupZones(publisher=publisher, deployment_id=deployment_id)
         self.lifecycle = SetupLifecycle(
-            db=db, ses=ses, deployment_id=deployment_id, lease_seconds=lease_seconds
+            db=db,
+            ses=ses,
+            zones=self.zones,
+            deployment_id=deployment_id,
+            lease_seconds=lease_seconds,
         )
         self.reconciler = Reconciler(
             db=db,
@@ -128,8 +138,10 @@ class SesSetupService:
 
     async def create(self, *, workspace_id: str, request: SesSetupCreate) -> dict[str, Any]:
         """Provision tenant and identity in SES; answer the detail with records to publish."""
-        now = utc_now()
         domain = request.domain_identity
+        if request.dns_mode == DnsMode.DELEGATED.value:
+            self._refuse_delegation(domain)
+        now = utc_now()
         setup = SesSetup(
             id=uuid.uuid4(),
             workspace_id=workspace_id,
@@ -139,6 +151,7 @@ class SesSetupService:
             mail_from_domain=f"{self._mail_from_subdomain}.{domain}",
             state=SetupState.PROVISIONING.value,
             state_changed_at=now,
+            dns_mode=request.dns_mode,
             dkim_tokens=[],
             provisioning_steps=[],
             dns_verified=False,
@@ -154,6 +167,28 @@ class SesSetupService:
         )
         await self.lifecycle.create(setup)
         return detail_json(setup, [NOT_CHECKED] * len(expected_for(setup)))
+
+    def _refuse_delegation(self, domain: str) -> None:
+        """A 422 when this deployment or this domain cannot have a delegated setup."""
+        if not self.zones.offered:
+            raise InvalidInput(
+                "This deployment does not offer delegated setups.",
+                errors=[
+                    FieldError(
+                        field="dns_mode",
+                        message="This deployment does not offer delegated setups (it serves "
+                        "no DNS zones); use customer and publish the records yourself.",
+                    )
+                ],
+            )
+        problem = delegation_problem(domain)
+        if problem is not None:
+            raise InvalidInput(
+                "This domain cannot be delegated.",
+                errors=[
+                    FieldError(field="domain_identity", message=f"cannot be delegated: {problem}")
+                ],
+            )
 
     async def delete(self, *, workspace_id: str, setup_id: uuid.UUID) -> None:
         """Tear down the SES resources, then forget the setup; refused while referenced."""
@@ -289,6 +324,6 @@ class SesSetupService:
     async def zone_records(
         self, *, workspace_id: str, setup_id: uuid.UUID
     ) -> tuple[str, list[ExpectedRecord]]:
-        """(domain, the seven records to publish) of a stored setup: no DNS lookup."""
+        """(domain, the records the customer publishes) of a stored setup: no DNS lookup."""
         setup = await self._visible(workspace_id=workspace_id, setup_id=setup_id)
-        return setup.domain_identity, expected_for(setup)
+        return setup.domain_identity, customer_records(setup)

@@ -190,12 +190,23 @@ def _inbound_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -
     )
 
 
+def _delegation(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    servers = [_name(value) for value in found]
+    if _name(expected.record) in servers:
+        return None
+    return (
+        f"The NS records of {_name(expected.address)} point at other name servers "
+        f"({_shown(servers)}): replace them with the NS records listed here, one per server."
+    )
+
+
 _RULES: dict[Purpose, Callable[[ExpectedRecord, tuple[str, ...], str], str | None]] = {
     Purpose.DKIM: _dkim,
     Purpose.MAIL_FROM_MX: _mail_from_mx,
     Purpose.SPF: spf_problem,
     Purpose.INBOUND_MX: _inbound_mx,
     Purpose.DMARC: dmarc_problem,
+    Purpose.DELEGATION: _delegation,
 }
 
 
