@@ -13,7 +13,13 @@ from sqlalchemy import select
 from email_channels.ses_setups.models import SesSetup
 from tests.support.fixtures_api import Api
 from tests.support.processes import HOST
-from tests.support.publishers import DELEGATION_NAMESERVERS, PowerDns
+from tests.support.publishers import (
+    DELEGATION_NAMESERVERS,
+    PowerDns,
+    delegated_body,
+    nothing_in_ses,
+    rows,
+)
 from tests.support.tcp_proxy import TcpProxy
 
 URL = "/v1/ws1/channels/ses-setup"
@@ -49,17 +55,6 @@ def api_overrides(powerdns: PowerDns, publisher_proxy: TcpProxy) -> dict[str, An
     return publisher_settings(powerdns, api_url=publisher_proxy.url)
 
 
-def delegated_body(**fields: str) -> dict[str, str]:
-    name = uuid.uuid4().hex[:10]
-    body = {
-        "tenant_name": f"t-{name}",
-        "domain_identity": f"mail-{name}.example.test",
-        "dns_mode": "delegated",
-    }
-    body.update(fields)
-    return body
-
-
 def zone_at(powerdns: PowerDns, domain: str) -> dict[str, Any] | None:
     """The zone as PowerDNS's own API shows it; None when it has none."""
     with powerdns.api() as api:
@@ -69,16 +64,6 @@ def zone_at(powerdns: PowerDns, domain: str) -> dict[str, Any] | None:
     response.raise_for_status()
     zone: dict[str, Any] = response.json()
     return zone
-
-
-def nothing_in_ses(sandbox: Any, domain: str) -> bool:
-    state = sandbox.state()
-    return not state["tenants"] and all(i["EmailIdentity"] != domain for i in state["identities"])
-
-
-async def rows(api: Api) -> list[SesSetup]:
-    async with api.database.transaction() as session:
-        return list(await session.scalars(select(SesSetup)))
 
 
 async def test_delegated_create_serves_the_seven_records_and_answers_ns_first(

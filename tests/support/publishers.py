@@ -12,16 +12,21 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from email_channels.integrations.dns_publisher import ZoneRecord
 from email_channels.integrations.ses import TAG_CREATED_AT, TAG_DEPLOYMENT, TAG_SETUP_ID
+from email_channels.ses_setups.models import SesSetup
 from tests.support.bind import wait_until
+from tests.support.fixtures_api import Api
 from tests.support.processes import HOST, ROOT, free_port
 
 SCHEMA_PATHS = (
@@ -54,6 +59,27 @@ def fence(setup_id: str) -> dict[str, str]:
         TAG_DEPLOYMENT: "test-deployment",
         TAG_CREATED_AT: "2026-12-07T04:00:00+00:00",
     }
+
+
+def delegated_body(**fields: str) -> dict[str, str]:
+    name = uuid.uuid4().hex[:10]
+    body = {
+        "tenant_name": f"t-{name}",
+        "domain_identity": f"mail-{name}.example.test",
+        "dns_mode": "delegated",
+    }
+    body.update(fields)
+    return body
+
+
+def nothing_in_ses(sandbox: Any, domain: str) -> bool:
+    state = sandbox.state()
+    return not state["tenants"] and all(i["EmailIdentity"] != domain for i in state["identities"])
+
+
+async def rows(api: Api) -> list[SesSetup]:
+    async with api.database.transaction() as session:
+        return list(await session.scalars(select(SesSetup)))
 
 
 @dataclass(frozen=True, slots=True)
