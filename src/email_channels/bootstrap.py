@@ -178,14 +178,16 @@ async def build_ses_setup_service(
     join_running_sandbox: bool = False,
 ) -> SesSetupService:
     """The SES setup service with its adapters; what they hold is closed by `stack`."""
+    from email_channels.integrations.dns.direct import DirectDns
     from email_channels.ses_setups.schedule import Schedule
     from email_channels.ses_setups.service import SesSetupService
 
     gateway = ses or await open_ses(settings, stack, join_running_sandbox=join_running_sandbox)
+    lookup = dns or build_dns(settings)
     return SesSetupService(
         db=database,
         ses=gateway,
-        dns=dns or build_dns(settings),
+        dns=lookup,
         region=settings.aws_region,
         mail_from_subdomain=settings.mail_from_subdomain,
         dns_lifetime=settings.dns_lifetime,
@@ -198,6 +200,9 @@ async def build_ses_setup_service(
             unverify_after=settings.unverify_after,
         ),
         publisher=open_publisher(settings, stack),
+        direct=DirectDns(
+            lookup=lookup, port=settings.dns_authoritative_port, timeout=settings.dns_timeout
+        ),
     )
 
 

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
     dns_timeout: float = Field(default=2.0, gt=0)
     dns_lifetime: float = Field(default=4.0, gt=0)
+    # Where zones' own name servers listen (delegated setups' checks ask them directly).
+    dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
     upstream_timeout: float = Field(default=10.0, gt=0)
     # Tags this deployment's SES resources, so that `reconcile` sweeps only its own.
     deployment_id: str = Field(default="default", min_length=1, max_length=128)

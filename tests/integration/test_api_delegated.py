@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from email_channels.ses_setups.models import SesSetup
+from tests.support.bind import BindServer
 from tests.support.fixtures_api import Api
 from tests.support.processes import HOST
 from tests.support.publishers import (
@@ -52,7 +53,11 @@ async def publisher_proxy(
 
 @pytest.fixture
 def api_overrides(powerdns: PowerDns, publisher_proxy: TcpProxy) -> dict[str, Any]:
-    return publisher_settings(powerdns, api_url=publisher_proxy.url)
+    # The zones' own servers (BIND above, PowerDNS below) answer at the test BIND's port.
+    return {
+        **publisher_settings(powerdns, api_url=publisher_proxy.url),
+        "dns_authoritative_port": powerdns.dns_port,
+    }
 
 
 def zone_at(powerdns: PowerDns, domain: str) -> dict[str, Any] | None:
@@ -90,6 +95,46 @@ async def test_delegated_create_serves_the_seven_records_and_answers_ns_first(
     assert sorted(r["content"] for r in served[(f"{domain}.", "NS")]) == [
         f"{name}." for name in DELEGATION_NAMESERVERS
     ]
+
+
+async def test_managed_records_verified_at_the_publisher_and_delegation_missing_until_published(
+    api: Api, bind_server: BindServer
+) -> None:
+    headers = await api.key()
+    body = delegated_body()
+    domain = body["domain_identity"]
+    detail = await api.create_setup(headers, **body)
+    url = f"{URL}/{detail['id']}"
+
+    before = (await api.client.get(url, headers=headers)).json()
+
+    statuses = [(r["purpose"], r["status"]) for r in before["dns_records"]]
+    assert statuses == [("delegation", "missing")] * 2 + [(p, "verified") for p in SEVEN]
+    assert before["dns_verified"] is False
+
+    bind_server.replace(domain, "NS", *(f"{name}." for name in DELEGATION_NAMESERVERS))
+    after = (await api.client.get(url, headers=headers)).json()
+
+    assert [r["status"] for r in after["dns_records"]] == ["verified"] * 9
+    assert after["dns_verified"] is True
+
+
+async def test_a_delegation_to_other_servers_is_a_mismatch_that_names_them(
+    api: Api, bind_server: BindServer
+) -> None:
+    headers = await api.key()
+    body = delegated_body()
+    domain = body["domain_identity"]
+    detail = await api.create_setup(headers, **body)
+    bind_server.replace(domain, "NS", "ns1.elsewhere.example.", "ns2.elsewhere.example.")
+
+    checked = (await api.client.get(f"{URL}/{detail['id']}", headers=headers)).json()
+
+    for record in checked["dns_records"][:2]:
+        assert record["status"] == "mismatch"
+        assert record["found"] == ["ns1.elsewhere.example", "ns2.elsewhere.example"]
+        assert "ns1.elsewhere.example" in record["reason"]
+    assert checked["dns_verified"] is False
 
 
 async def test_customer_setup_has_every_record_unmanaged(api: Api) -> None:

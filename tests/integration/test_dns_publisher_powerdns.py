@@ -27,7 +27,7 @@ def ask(server: PowerDns, name: str, rdtype: str) -> list[str]:
     """What the publisher's own DNS server answers, asked directly, without recursion."""
     query = dns.message.make_query(name, rdtype)
     query.flags &= ~dns.flags.RD
-    answer = dns.query.udp(query, HOST, port=server.dns_port, timeout=2.0)
+    answer = dns.query.udp(query, server.dns_host, port=server.dns_port, timeout=2.0)
     wanted = dns.rdatatype.from_text(rdtype)
     return sorted(
         item.to_text() for rrset in answer.answer if rrset.rdtype == wanted for item in rrset

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from email_channels.integrations.dns_publisher import ZoneRecord
 from email_channels.integrations.ses import TAG_CREATED_AT, TAG_DEPLOYMENT, TAG_SETUP_ID
 from email_channels.ses_setups.models import SesSetup
-from tests.support.bind import wait_until
+from tests.support.bind import BindServer, wait_until
 from tests.support.fixtures_api import Api
 from tests.support.processes import HOST, ROOT, free_port
 
@@ -35,8 +35,11 @@ SCHEMA_PATHS = (
 )
 START_TIMEOUT_SECONDS = 30.0
 MOTO_CREDENTIALS = ("testing", "testing")
-# Names only: the test servers answer at loopback ports, whatever these say.
-DELEGATION_NAMESERVERS = ("ns1.publisher.test", "ns2.publisher.test")
+# PowerDNS answers DNS on this loopback address at the test BIND's port, so that one
+# DNS_AUTHORITATIVE_PORT reaches both the zone above (BIND, 127.0.0.1) and the delegated zones
+# (PowerDNS); BIND's example.test says that these names are PowerDNS's address.
+PDNS_DNS_HOST = "127.0.0.2"
+DELEGATION_NAMESERVERS = ("ns1.pdns.example.test", "ns2.pdns.example.test")
 
 
 def setup_records(domain: str) -> list[ZoneRecord]:
@@ -88,6 +91,7 @@ class PowerDns:
 
     api_url: str
     api_key: str
+    dns_host: str
     dns_port: int
 
     @property
@@ -121,8 +125,10 @@ def _api_answers(url: str, key: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def powerdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PowerDns]:
-    """pdns_server with the gsqlite3 backend, for the session."""
+def powerdns(
+    tmp_path_factory: pytest.TempPathFactory, bind_server: BindServer
+) -> Iterator[PowerDns]:
+    """pdns_server with the gsqlite3 backend, for the session, beside the test BIND."""
     binary = shutil.which("pdns_server") or "/usr/sbin/pdns_server"
     schema = next((path for path in SCHEMA_PATHS if path.is_file()), None)
     if not os.access(binary, os.X_OK) or schema is None:
@@ -133,11 +139,11 @@ def powerdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PowerDns]:
     with sqlite3.connect(database) as connection:
         connection.executescript(schema.read_text())
     key = secrets.token_hex(16)
-    dns_port, api_port = free_port(), free_port()
+    dns_port, api_port = bind_server.port, free_port()
     settings = {
         "launch": "gsqlite3",
         "gsqlite3-database": str(database),
-        "local-address": HOST,
+        "local-address": PDNS_DNS_HOST,
         "local-port": str(dns_port),
         "api": "yes",
         "api-key": key,
@@ -169,7 +175,9 @@ def powerdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PowerDns]:
             timeout=START_TIMEOUT_SECONDS,
             what=f"PowerDNS to answer (log: {home / 'pdns.log'})",
         )
-        yield PowerDns(api_url=api_url, api_key=key, dns_port=dns_port)
+        for name in DELEGATION_NAMESERVERS:
+            bind_server.replace(name, "A", PDNS_DNS_HOST)
+        yield PowerDns(api_url=api_url, api_key=key, dns_host=PDNS_DNS_HOST, dns_port=dns_port)
     finally:
         process.terminate()
         process.wait(15)

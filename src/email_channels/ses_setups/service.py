@@ -11,11 +11,13 @@ from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.errors import FieldError, InvalidInput, NotFound
 from email_channels.integrations.dns import DnsLookup
+from email_channels.integrations.dns.direct import DirectDns
 from email_channels.integrations.dns_publisher import DnsPublisher
 from email_channels.integrations.ses import SesRegions
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
+from email_channels.ses_setups.delegated_check import check_delegated
 from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
 from email_channels.ses_setups.domains import delegation_problem
 from email_channels.ses_setups.lifecycle import SetupLifecycle
@@ -28,6 +30,7 @@ from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
 from email_channels.ses_setups.zones import (
     SetupZones,
     customer_records,
+    is_delegated,
     is_managed,
     setup_records,
 )
@@ -108,11 +111,13 @@ class SesSetupService:
         lease_seconds: float,
         schedule: Schedule | None = None,
         publisher: DnsPublisher | None = None,
+        direct: DirectDns | None = None,
     ) -> None:
         self._db = db
         self.ses = ses
         self.schedule = schedule or Schedule()
         self._dns = dns
+        self._direct = direct
         self._region = region
         self._mail_from_subdomain = mail_from_subdomain
         self._dns_lifetime = dns_lifetime
@@ -243,13 +248,23 @@ class SesSetupService:
         # came from is not kept that long (3.6 KB per waiting read, bench/README.md S5). The
         # check's own results replace them below, as they replace them in the row.
         setup.dns_results = []
-        results = await check_records(
-            expected_for(setup),
-            domain=setup.domain_identity,
-            lookup=self._dns,
-            lifetime=self._dns_lifetime,
-            previous=previous,
-        )
+        if self._direct is not None and is_delegated(setup):
+            results = await check_delegated(
+                expected_for(setup),
+                domain=setup.domain_identity,
+                zone_servers=setup.delegation_nameservers or (),
+                direct=self._direct,
+                lifetime=self._dns_lifetime,
+                previous=previous,
+            )
+        else:
+            results = await check_records(
+                expected_for(setup),
+                domain=setup.domain_identity,
+                lookup=self._dns,
+                lifetime=self._dns_lifetime,
+                previous=previous,
+            )
         now = utc_now()
         verified = all_verified(results)
         # updated_at moves when what the setup *is* changes (a record's verified flag),
