@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -19,24 +18,14 @@ from tests.support.publishers import (
     PowerDns,
     delegated_body,
     nothing_in_ses,
+    publisher_settings,
     rows,
+    zone_at,
 )
 from tests.support.tcp_proxy import TcpProxy
 
 URL = "/v1/ws1/channels/ses-setup"
 SEVEN = ["dkim"] * 3 + ["mail_from_mx", "spf", "inbound_mx", "dmarc"]
-
-
-def publisher_settings(powerdns: PowerDns, *, api_url: str | None = None) -> dict[str, Any]:
-    return {
-        "dns_publisher": "powerdns",
-        "powerdns_api_url": api_url or powerdns.api_url,
-        "powerdns_api_key": powerdns.api_key,
-        "delegation_nameservers": ",".join(DELEGATION_NAMESERVERS),
-        "upstream_timeout": 2.0,
-        # The session's PowerDNS keeps earlier tests' zones: each test sweeps only its own.
-        "deployment_id": f"test-{uuid.uuid4().hex[:8]}",
-    }
 
 
 @pytest.fixture
@@ -58,17 +47,6 @@ def api_overrides(powerdns: PowerDns, publisher_proxy: TcpProxy) -> dict[str, An
         **publisher_settings(powerdns, api_url=publisher_proxy.url),
         "dns_authoritative_port": powerdns.dns_port,
     }
-
-
-def zone_at(powerdns: PowerDns, domain: str) -> dict[str, Any] | None:
-    """The zone as PowerDNS's own API shows it; None when it has none."""
-    with powerdns.api() as api:
-        response = api.get(f"/zones/{domain}.")
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    zone: dict[str, Any] = response.json()
-    return zone
 
 
 async def test_delegated_create_serves_the_seven_records_and_answers_ns_first(

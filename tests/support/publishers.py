@@ -124,6 +124,29 @@ def _api_answers(url: str, key: str) -> bool:
         return False
 
 
+def publisher_settings(powerdns: PowerDns, *, api_url: str | None = None) -> dict[str, Any]:
+    return {
+        "dns_publisher": "powerdns",
+        "powerdns_api_url": api_url or powerdns.api_url,
+        "powerdns_api_key": powerdns.api_key,
+        "delegation_nameservers": ",".join(DELEGATION_NAMESERVERS),
+        "upstream_timeout": 2.0,
+        # The session's PowerDNS keeps earlier tests' zones: each test sweeps only its own.
+        "deployment_id": f"test-{uuid.uuid4().hex[:8]}",
+    }
+
+
+def zone_at(powerdns: PowerDns, domain: str) -> dict[str, Any] | None:
+    """The zone as PowerDNS's own API shows it; None when it has none."""
+    with powerdns.api() as api:
+        response = api.get(f"/zones/{domain}.")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    zone: dict[str, Any] = response.json()
+    return zone
+
+
 @pytest.fixture(scope="session")
 def powerdns(
     tmp_path_factory: pytest.TempPathFactory, bind_server: BindServer

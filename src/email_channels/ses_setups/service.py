@@ -311,6 +311,8 @@ class SesSetupService:
                 background_check=background,
                 schedule=self.schedule,
             )
+        if background and is_delegated(setup):  # only the worker writes a zone, never a read
+            await self.zones.repair(setup, results, db=self._db)
         return detail_json(setup, results)
 
     # --- reads without a DNS check: the zone export and the console ---------------------

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from email_channels.errors import ServiceUnavailable
+from email_channels.db.engine import Database
+from email_channels.errors import AppError, ServiceUnavailable
 from email_channels.integrations.dns_publisher import DnsPublisher, Zone, ZoneRecord
 from email_channels.integrations.ses import TAG_CREATED_AT, TAG_DEPLOYMENT, Tags
 from email_channels.ses_setups.models import DnsMode, SesSetup
@@ -23,8 +24,12 @@ from email_channels.ses_setups.records import (
     delegation_records,
     expected_records,
 )
+from email_channels.ses_setups.verification import RecordResult, RecordStatus
+from email_channels.webhooks.outbox import EventType, record_event
 
 logger = logging.getLogger(__name__)
+
+_BROKEN = (RecordStatus.MISSING, RecordStatus.MISMATCH)
 
 ZONE = "zone"  # the saga step of a delegated setup's zone
 LONG_AGO = datetime.min.replace(tzinfo=UTC)
@@ -112,6 +117,33 @@ class SetupZones:
                 setup.domain_identity,
             )
 
+    async def repair(
+        self, setup: SesSetup, results: Sequence[RecordResult], *, db: Database
+    ) -> list[ExpectedRecord]:
+        """Write again the managed records a check found missing or wrong, each announced
+        (`ses_setup.repaired`, the record in `data`); the records written."""
+        broken = [
+            record
+            for record, result in zip(setup_records(setup), results, strict=True)
+            if is_managed(setup, record) and result.status in _BROKEN
+        ]
+        if not broken or self.publisher is None:
+            return []
+        try:
+            await self.publisher.put_records(setup.domain_identity, records=zone_contents(broken))
+        except AppError:
+            logger.warning("setup %s: repairing its zone failed", setup.id, exc_info=True)
+            return []
+        async with db.transaction() as session:
+            for record in broken:
+                await record_event(
+                    session,
+                    event_type=EventType.REPAIRED,
+                    setup=setup,
+                    details={"record": _record_json(record)},
+                )
+        return broken
+
     async def made_before(self, cutoff: datetime) -> list[Zone]:
         """This deployment's zones made before `cutoff` (the sweep's candidates)."""
         if self.publisher is None:
@@ -128,6 +160,15 @@ class SetupZones:
         """Delete an untracked zone (fenced: only if it still carries the same setup id)."""
         if zone.setup_id is not None:
             await self._required().delete_zone(zone.name, setup_id=zone.setup_id)
+
+
+def _record_json(record: ExpectedRecord) -> dict[str, str]:
+    return {
+        "address": record.address,
+        "type": record.type,
+        "record": record.record,
+        "purpose": record.purpose.value,
+    }
 
 
 def _created_at(tags: Tags) -> datetime:

@@ -23,6 +23,7 @@ class EventType(StrEnum):
     SES_VERIFIED = "ses_setup.ses_verified"
     DELETED = "ses_setup.deleted"
     EXPIRED = "ses_setup.expired"
+    REPAIRED = "ses_setup.repaired"  # a managed record of a delegated setup written again
 
 
 EVENT_TYPES = tuple(event_type.value for event_type in EventType)
@@ -96,9 +97,16 @@ def event_arguments(
 
 
 async def record_event(
-    session: AsyncSession, *, event_type: EventType, setup: Any, occurred_at: datetime | None = None
+    session: AsyncSession,
+    *,
+    event_type: EventType,
+    setup: Any,
+    occurred_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> str:
     """Write one event about `setup` and a pending delivery to each subscribed webhook.
+
+    `details`: more of the event's `data` beside the setup (a repaired record).
 
     The webhooks are those that exist in this transaction's view: a webhook gets only the
     events that happen after it was created.
@@ -113,7 +121,7 @@ async def record_event(
             setup_id=setup.id,
             type=event_type.value,
             occurred_at=now,
-            data=_event_data(setup),
+            data={**_event_data(setup), **(details or {})},
         )
         .returning(Event.seq)
     )
