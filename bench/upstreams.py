@@ -61,13 +61,25 @@ def seed_sandbox(path: Path, *, setups: int) -> None:
             mail_from_domain=f"bounce.{domain}",
         )
         association = Association(name, identity.arn, now)
-        rows.append(("tenants", name, json.dumps(record_to_json("tenants", tenant)), False))
+        rows.append((REGION, "tenants", name, json.dumps(record_to_json("tenants", tenant)), False))
         rows.append(
-            ("identities", domain, json.dumps(record_to_json("identities", identity)), False)
+            (
+                REGION,
+                "identities",
+                domain,
+                json.dumps(record_to_json("identities", identity)),
+                False,
+            )
         )
         key = json.dumps([name, identity.arn])
         rows.append(
-            ("associations", key, json.dumps(record_to_json("associations", association)), False)
+            (
+                REGION,
+                "associations",
+                key,
+                json.dumps(record_to_json("associations", association)),
+                False,
+            )
         )
     store = StateStore(str(path))
     try:

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from email_channels import __version__
+from email_channels.api_docs import install_api_docs
 from email_channels.body_limit import BodyLimitMiddleware
 from email_channels.bootstrap import open_api
 from email_channels.config import Settings
@@ -71,6 +72,8 @@ def create_app(
         version=__version__,
         summary="Email channels of a workspace: Amazon SES tenants, domains and their DNS.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own files: api_docs.py
+        redoc_url=None,
     )
     ensure_structlog()
     install_error_handlers(app)
@@ -84,6 +87,7 @@ def create_app(
     app.include_router(use_cases_router)
     app.include_router(webhooks_router)
     install_console(app)
+    install_api_docs(app)
 
     @app.get("/healthz", tags=["Operations"], summary="Liveness")
     async def healthz() -> Response:

@@ -90,7 +90,7 @@ async def open_ses(
 ) -> SesRegions:
     """The production SES adapter, pointed at AWS, another endpoint, or the built-in sandbox.
 
-    One client per region, opened on first use (the default region's up front).
+    One client per region: the offered ones up front, any other on first use.
     `join_running_sandbox`: in sandbox mode, use the emulator of a service already running on
     the port instead of failing (for CLI commands beside `serve`).
     """
@@ -125,7 +125,10 @@ async def open_ses(
         timeout=settings.upstream_timeout, endpoint_url=endpoint_url, credentials=credentials
     )
     stack.push_async_callback(regions.close)
-    await regions.region(settings.aws_region)  # the default region's client, up front
+    # The default region's client and each offered region's (AWS_REGIONS), up front; another
+    # (a row of a region no longer offered) opens on first use.
+    for region in dict.fromkeys([settings.aws_region, *settings.offered_regions]):
+        await regions.region(region)
     return regions
 
 
@@ -189,10 +192,13 @@ async def build_ses_setup_service(
         ses=gateway,
         dns=lookup,
         region=settings.aws_region,
+        offered_regions=settings.offered_regions,
         mail_from_subdomain=settings.mail_from_subdomain,
         dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,
         lease_seconds=lease_seconds(settings),
+        inflight_horizon=settings.inflight_horizon,
+        ses_read_rate=settings.ses_status_rate,
         schedule=Schedule(
             check_interval_min=settings.check_interval_min,
             check_interval_max=settings.check_interval_max,
@@ -236,8 +242,7 @@ async def open_api(
     from email_channels.webhooks.service import WebhookService
 
     database = await open_database(settings, stack)
-    readiness = DatabaseProbe(settings.database_url)
-    stack.push_async_callback(readiness.close)
+    readiness = DatabaseProbe(database.engine)
     limiter = rate_limiter(
         per_minute=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri
     )
@@ -281,6 +286,7 @@ async def build_worker(
     from email_channels.idempotency.service import Idempotency
     from email_channels.ses_setups.background import SetupJobs
     from email_channels.webhooks.delivery import Deliverer
+    from email_channels.webhooks.retention import EventRetention
     from email_channels.worker.loop import Job, Worker
 
     # How often an idle job looks for due work: a fraction of the shortest interval.
@@ -303,6 +309,7 @@ async def build_worker(
     )
     stack.push_async_callback(deliverer.close)
     idempotency = Idempotency(database)
+    retention = EventRetention(db=database, retention=settings.event_retention)
     return Worker(
         [
             Job("recheck", setups.recheck_due, every=poll),
@@ -315,6 +322,7 @@ async def build_worker(
             ),
             Job("reconcile", setups.reconcile, every=RECONCILE_EVERY),
             Job("purge-idempotency", _zero(idempotency.purge_expired), every=PURGE_EVERY),
+            Job("purge-events", retention.purge, every=PURGE_EVERY),
         ]
     )
 

@@ -24,11 +24,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
-keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
-sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in SES v2 emulator.")
+keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.", context_settings=HELP_OPTIONS)
+sandbox_app = typer.Typer(
+    no_args_is_help=True, help="The built-in SES v2 emulator.", context_settings=HELP_OPTIONS
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -129,15 +136,19 @@ def serve(
 
     from email_channels.observability.logs import configure_logging
     from email_channels.observability.serving import metrics_directory, refusal_to_serve
+    from email_channels.observability.startup import announce, refusal_to_start
 
     settings = Settings()
-    refusal = refusal_to_serve(settings, workers=workers)
+    refusal = refusal_to_serve(settings, workers=workers) or refusal_to_start(
+        settings, host=host, port=port
+    )
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
     configure_logging(settings.log_format)
     with metrics_directory(workers=workers):
         _migrate_before_serving()
+        announce(settings, host=host, port=port, worker=not no_worker)
         uvicorn.run(
             "email_channels.asgi:serving_app",
             factory=True,
@@ -221,8 +232,10 @@ def reconcile(
     this deployment's SES resources that no setup knows; drop expired idempotency keys."""
     from email_channels.bootstrap import build_ses_setup_service
     from email_channels.idempotency.service import Idempotency
+    from email_channels.observability.logs import configure_logging
 
     settings = Settings()
+    configure_logging(settings.log_format)  # each deletion is a warning line on stderr
     seconds = older_than if older_than is not None else max(300.0, 6 * settings.upstream_timeout)
 
     async def run(database: Database) -> Reconciled:
@@ -251,6 +264,13 @@ def reconcile(
         typer.echo(f"{would}{'sweep' if dry_run else 'swept'}\t{resource}")
     for resource in report.sweep_failed:
         typer.echo(f"failed\t{resource}")
+    found = (report.rolled_back, report.deleted, report.failed, report.swept, report.sweep_failed)
+    if not any(found):
+        # Said on standard error: standard output stays one line per item for scripts.
+        typer.echo(
+            "nothing to do: no interrupted create or delete, no untracked SES resource",
+            err=True,
+        )
     if not report.settled:
         raise typer.Exit(1)
 

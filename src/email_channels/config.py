@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 
 
 class SesMode(StrEnum):
@@ -68,6 +71,8 @@ class Settings(BaseSettings):
     sandbox_max_tenants: int = Field(default=10_000, ge=0)
     sandbox_max_email_identities: int = Field(default=10_000, ge=0)
     aws_region: str = "us-east-1"
+    # The regions a create may choose, the first the default; empty: AWS_REGION alone.
+    aws_regions: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mail_from_subdomain: str = "bounce"
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
     dns_timeout: float = Field(default=2.0, gt=0)
@@ -75,8 +80,12 @@ class Settings(BaseSettings):
     # Where zones' own name servers listen (delegated setups' checks ask them directly).
     dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
     upstream_timeout: float = Field(default=10.0, gt=0)
-    # Tags this deployment's SES resources, so that `reconcile` sweeps only its own.
-    deployment_id: str = Field(default="default", min_length=1, max_length=128)
+    # Tags this deployment's SES resources, so that `reconcile` sweeps only its own. Unset:
+    # the installation id the first migration made (db/installation.py), never a shared
+    # default that two databases on one SES account would both sweep.
+    deployment_id: str | None = Field(default=None, min_length=1, max_length=128)
+    # Seconds a maybe-applied SES delete may still land: its names stay reserved that long.
+    inflight_horizon: float = Field(default=300.0, ge=0)
     log_format: LogFormat = LogFormat.TEXT
     rate_limit: int = Field(default=600, ge=0)  # requests per minute per API key; 0 = off
     rate_limit_storage_uri: str = "memory://"
@@ -100,6 +109,8 @@ class Settings(BaseSettings):
     powerdns_server_id: str = "localhost"
     delegation_nameservers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     route53_endpoint_url: str | None = None
+    # Seconds an event and its deliveries are kept after the last delivery ended.
+    event_retention: float = Field(default=2592000.0, ge=0)
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
 
@@ -121,6 +132,23 @@ class Settings(BaseSettings):
                 "DELEGATION_NAMESERVERS"
             )
         return self
+
+    @property
+    def offered_regions(self) -> list[str]:
+        """The regions a create may choose, the default first (AWS_REGIONS, else AWS_REGION)."""
+        return self.aws_regions or [self.aws_region]
+
+    @field_validator("aws_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> list[str]:
+        if value is None or value == "":
+            return []
+        items = value if isinstance(value, list) else str(value).split(",")
+        regions = [str(item).strip() for item in items if str(item).strip()]
+        for region in regions:
+            if not _REGION.match(region):
+                raise ValueError(f"invalid region {region!r}: use names such as eu-west-1")
+        return list(dict.fromkeys(regions))
 
     @field_validator("dns_nameservers", "sandbox_dns_nameservers", mode="before")
     @classmethod

@@ -55,6 +55,11 @@ class ProblemFieldError(BaseModel):
     message: str
 
 
+class ProblemReference(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
@@ -64,6 +69,10 @@ class Problem(BaseModel):
     detail: str
     errors: list[ProblemFieldError] | None = Field(
         default=None, description="For 422: one entry per invalid field."
+    )
+    use_cases: list[ProblemReference] | None = Field(
+        default=None,
+        description="For a 409 refusing a delete: the use cases (at most 20) that use it.",
     )
 
 

@@ -17,7 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from email_channels.errors import AppError, FieldError, InvalidInput, ServiceUnavailable
+from email_channels.errors import (
+    AppError,
+    FieldError,
+    InvalidInput,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from email_channels.field_messages import message_for
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +43,9 @@ def problem_response(
     detail: str,
     errors: Sequence[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
-    """Render one problem+json response."""
+    """Render one problem+json response; `extensions`: RFC 9457 extension members."""
     body: dict[str, Any] = {
         "type": problem_type(status),
         "title": title,
@@ -46,6 +54,7 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    body.update(extensions or {})
     all_headers = dict(headers or {})
     if status == 401:
         all_headers.setdefault("WWW-Authenticate", "Bearer")
@@ -85,12 +94,9 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
         if error.get("type") == "json_invalid":
             result.append(_json_error(error, exc.body))
             continue
-        message = str(error.get("msg", "invalid value"))
-        if error.get("type") == "extra_forbidden":
-            message = "Unknown field"
-        elif error.get("type") == "value_error" and "error" in error.get("ctx", {}):
-            message = str(error["ctx"]["error"])  # our own message, without pydantic's prefix
-        result.append(FieldError(field=_field_name(error.get("loc", ())), message=message))
+        result.append(
+            FieldError(field=_field_name(error.get("loc", ())), message=message_for(error))
+        )
     return result
 
 
@@ -101,6 +107,8 @@ def render_app_error(error: AppError) -> Response:
         title=error.title,
         detail=error.detail,
         errors=error.errors if error.status == 422 else None,
+        extensions=error.extensions() or None,
+        headers=error.headers() or None,
     )
 
 
@@ -110,8 +118,27 @@ async def _expected_error(_: Request, exc: Exception) -> Response:
     return response
 
 
-async def _request_validation(_: Request, exc: Exception) -> Response:
+def _declared_json(request: Request) -> bool:
+    """Whether the request's Content-Type is JSON (`application/json` or `application/*+json`)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+NOT_JSON = UnsupportedMediaType(
+    "Send the request body as JSON, with the header Content-Type: application/json."
+)
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    # FastAPI hands a body of another declared type to the model as bytes, which then fails
+    # as "not a dictionary": the client's mistake is the media type, so say that.
+    if any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors()) and (
+        request.headers.get("content-type") and not _declared_json(request)
+    ):
+        return render_app_error(NOT_JSON)
     return problem_response(
         status=422,
         title=InvalidInput.title,

@@ -116,6 +116,11 @@ def keys_commands() -> list[Command]:
     ]
 
 
+def sending_blocks() -> list[Block]:
+    """Pause, resume and the policy ("## Sending, reputation and regions")."""
+    return blocks_under("## Sending, reputation and regions")
+
+
 def console_blocks() -> list[Block]:
     """The key for the console ("## Console")."""
     return blocks_under("## Console")
@@ -131,6 +136,9 @@ def commands_run_here() -> dict[str, str]:
             c for block in walkthrough_blocks() for c in block.commands()
         ],
         "test_keys_section_lists_and_revokes_as_documented": keys_commands(),
+        "test_sending_section_pauses_resumes_and_sets_the_policy": [
+            c for block in sending_blocks() for c in block.commands()
+        ],
         "test_console_section_key_signs_in": [
             c for block in console_blocks() for c in block.commands()
         ],
@@ -345,6 +353,32 @@ def test_keys_section_lists_and_revokes_as_documented(
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == "Bearer"
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_sending_section_pauses_resumes_and_sets_the_policy(
+    service: RunningService, http: httpx.Client
+) -> None:
+    [block] = sending_blocks()
+    permissions = ("Channel.create", "Channel.manage")
+    create = ["keys", "create", "--workspace", "acme"]
+    key = cli(service, *create, *(f"--permission={p}" for p in permissions)).strip()
+    response = http.post(
+        f"{service.base_url}/v1/acme/channels/ses-setup",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "tenant_name": f"readme-send-{uuid.uuid4().hex[:8]}",
+            "domain_identity": f"send-{uuid.uuid4().hex[:8]}.example.test",
+        },
+    )
+    assert response.status_code == 201, response.text
+    # The README leaves API, KEY and SETUP_ID to the reader (the walk-through sets the first two).
+    variables = f"API={README_API}\nKEY={key}\nSETUP_ID={response.json()['id']}\n"
+    run = run_bash(as_run_here(variables + block.text, service), service)
+    assert run.returncode == 0, run.stderr
+    paused, resumed, patched = json_documents(run.stdout)
+    assert (paused["sending"]["status"], paused["sending"]["paused_by"]) == ("paused", "workspace")
+    assert resumed["sending"]["status"] == "enabled"
+    assert patched["sending"]["reputation_policy"] == "strict"
 
 
 def _key_line(listing: str, name: str) -> tuple[str, set[str], str]:

@@ -114,6 +114,7 @@ async def test_openapi_document_covers_the_contract(api: Api) -> None:
         "403",
         "409",
         "413",
+        "415",
         "422",
         "429",
         "502",

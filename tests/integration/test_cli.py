@@ -194,6 +194,14 @@ def test_keys_create_grants_every_permission_given_and_no_other(database_url: st
                 try_key(database_url, secret, workspace, permission)
 
 
+def test_keys_create_accepts_channel_manage(database_url: str) -> None:
+    workspace = new_workspace()
+    secret = create_key(database_url, workspace, Permission.CHANNEL_MANAGE)
+    [[_, _, permissions, _]] = listing(database_url, workspace)
+    assert permissions == "Channel.manage"
+    try_key(database_url, secret, workspace, Permission.CHANNEL_MANAGE)
+
+
 def test_keys_create_refuses_an_unknown_permission(database_url: str) -> None:
     workspace = new_workspace()
 

@@ -64,11 +64,45 @@ def test_state_is_one_sqlite_database_with_each_change_a_row(tmp_path: Path) -> 
     # A `.json` path names the SQLite file beside it (sandbox/store.py); no JSON is written.
     with closing(sqlite3.connect(tmp_path / "state.sqlite3")) as database:
         rows = database.execute(
-            "SELECT key, document FROM records WHERE kind = 'tenants' ORDER BY seq"
+            "SELECT key, document FROM regional_records"
+            " WHERE region = 'us-east-1' AND kind = 'tenants' ORDER BY seq"
         ).fetchall()
     assert [key for key, _ in rows] == ["a", "c"]
     assert [json.loads(document)["name"] for _, document in rows] == ["a", "c"]
     assert not (tmp_path / "state.json").exists()
+
+
+def test_a_state_file_from_before_regions_is_moved_into_the_default_region(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    tenant = {
+        "name": "acme",
+        "tenant_id": "tn-0",
+        "arn": "arn:aws:ses:us-east-1:000000000000:tenant/acme/tn-0",
+        "created_at": 1.0,
+        "tags": [],
+        "suppression_attributes": None,
+    }
+    with closing(sqlite3.connect(path)) as database, database:
+        database.execute(
+            "CREATE TABLE records (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+            " key TEXT NOT NULL, document TEXT NOT NULL, UNIQUE (kind, key))"
+        )
+        database.execute(
+            "INSERT INTO records (kind, key, document) VALUES ('tenants', 'acme', ?)",
+            (json.dumps(tenant),),
+        )
+    server = SandboxThread(state_path=str(path)).start()
+    try:
+        listed = server.boto3_client().list_tenants()["Tenants"]
+        assert [item["TenantName"] for item in listed] == ["acme"]
+        assert server.boto3_client(region="eu-west-1").list_tenants()["Tenants"] == []
+    finally:
+        server.stop()
+    with closing(sqlite3.connect(path)) as database:
+        tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master")}
+    assert "records" not in tables
 
 
 def test_without_a_state_path_nothing_survives(tmp_path: Path) -> None:

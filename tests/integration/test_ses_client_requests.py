@@ -59,6 +59,11 @@ async def test_the_trimmed_model_serves_every_call_and_error_the_adapter_makes(
         status = await ses.get_identity_status(domain)
         assert status is not None
         assert status.dkim_status == "PENDING"
+        await ses.set_sending(tenant_arn=tenant.arn, enabled=False)
+        await ses.set_reputation_policy(tenant_arn=tenant.arn, policy="strict")
+        reputation = await ses.get_reputation(tenant.arn)
+        assert reputation is not None
+        assert (reputation.customer_status, reputation.policy) == ("DISABLED", "strict")
         # Errors are parsed by the error shapes the model kept: AlreadyExists, NotFound.
         with pytest.raises(Conflict):
             await ses.create_tenant("trimmed-acme", tags={"k": "v"})

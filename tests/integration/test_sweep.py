@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from email_channels.db.engine import Database
+from email_channels.db.installation import installation_id
 from email_channels.ses_setups import repository
 from tests.support.fixtures_api import Api
 from tests.support.processes import run_cli, service_environment
@@ -15,13 +17,19 @@ from tests.support.sandbox import SandboxThread
 LONG_AGO = "2020-01-01T00:00:00+00:00"
 
 
-def _tags(*, deployment: str | None = "default", created_at: str | None = LONG_AGO) -> Any:
+def _tags(*, deployment: str | None, created_at: str | None = LONG_AGO) -> Any:
     tags = [{"Key": "email-channels:setup-id", "Value": str(uuid.uuid4())}]
     if deployment is not None:
         tags.append({"Key": "email-channels:deployment", "Value": deployment})
     if created_at is not None:
         tags.append({"Key": "email-channels:created-at", "Value": created_at})
     return tags
+
+
+async def installation_of(database: Database) -> str:
+    """The installation id the migration made for `database`."""
+    async with database.read() as connection:
+        return await installation_id(connection)
 
 
 def _plant(sandbox: SandboxThread, name: str, tags: Any) -> None:
@@ -59,10 +67,12 @@ async def test_sweep_removes_only_old_untracked_resources_of_this_deployment(
     tracked = await api.create_setup(
         await api.key(), tenant_name="tracked", domain_identity="tracked.example.test"
     )
-    _plant(sandbox, "orphan", _tags())
-    _plant(sandbox, "undated", _tags(created_at=None))  # a missing created-at counts as old
-    _plant(sandbox, "garbled", _tags(created_at="yesterday"))  # so does an unreadable one
-    _plant(sandbox, "young", _tags(created_at=datetime.now(UTC).isoformat()))
+    ours = await installation_of(api.database)
+    _plant(sandbox, "orphan", _tags(deployment=ours))
+    # A missing created-at counts as old; so does an unreadable one.
+    _plant(sandbox, "undated", _tags(deployment=ours, created_at=None))
+    _plant(sandbox, "garbled", _tags(deployment=ours, created_at="yesterday"))
+    _plant(sandbox, "young", _tags(deployment=ours, created_at=datetime.now(UTC).isoformat()))
     _plant(sandbox, "foreign", _tags(deployment="another-deployment"))
     _plant(sandbox, "untagged", [])
     everything = {"tracked", "orphan", "undated", "garbled", "young", "foreign", "untagged"}

@@ -29,6 +29,7 @@ PG_ADMIN_DSN = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Children first.
 TABLES = (
+    "inflight_deletes",
     "deliveries",
     "events",
     "webhooks",
@@ -163,6 +164,8 @@ async def api(
         "dns_timeout": 1.0,
         "dns_lifetime": 2.0,
         "upstream_timeout": 3.0,
+        # Reconcile and the sweep pace their SES reads by it: a test's handful need no wait.
+        "ses_status_rate": 100.0,
     }
     values.update(api_overrides)
     settings = api_settings(**values)

@@ -98,21 +98,27 @@ class SandboxThread:
         """Forget every pending fault."""
         self._http.delete(f"{self.endpoint_url}/_sandbox/faults").raise_for_status()
 
-    def state(self) -> dict[str, Any]:
-        """What `GET /_sandbox/state` shows."""
-        response = self._http.get(f"{self.endpoint_url}/_sandbox/state")
+    def state(self, *, region: str | None = None) -> dict[str, Any]:
+        """What `GET /_sandbox/state` shows (every region's, or `region`'s)."""
+        params = {} if region is None else {"region": region}
+        response = self._http.get(f"{self.endpoint_url}/_sandbox/state", params=params)
         response.raise_for_status()
         state: dict[str, Any] = response.json()
         return state
 
-    def boto3_client(self, **config: Any) -> Any:
-        """A boto3 sesv2 client for this emulator; retries off so a fault is seen once."""
+    def set_reputation(self, **fields: Any) -> httpx.Response:
+        """`POST /_sandbox/reputation`: SES pausing or reinstating a tenant."""
+        return self._http.post(f"{self.endpoint_url}/_sandbox/reputation", json=fields)
+
+    def boto3_client(self, *, region: str | None = None, **config: Any) -> Any:
+        """A boto3 sesv2 client for this emulator (signing for `region`, default the
+        emulator's); retries off so a fault is seen once."""
         options: dict[str, Any] = {"retries": {"total_max_attempts": 1}}
         options.update(config)
         return _boto3_session().client(
             "sesv2",
             endpoint_url=self.endpoint_url,
-            region_name=self.region,
+            region_name=region or self.region,
             config=Config(**options),
             **DUMMY_CREDENTIALS,
         )

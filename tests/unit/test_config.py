@@ -78,3 +78,43 @@ def test_powerdns_publisher_needs_its_api_and_nameservers(monkeypatch: pytest.Mo
     monkeypatch.setenv("EMAIL_CHANNELS_DNS_PUBLISHER", "powerdns")
     with pytest.raises(ValidationError, match="POWERDNS_API_URL"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_hostile_neighbour_settings_default_to_section_2() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    # Unset, the tag is the installation id the migration made: never a shared default.
+    assert settings.deployment_id is None
+    assert settings.inflight_horizon == 300.0
+    assert settings.event_retention == 2592000.0
+
+
+def test_hostile_neighbour_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_DEPLOYMENT_ID", "default")
+    monkeypatch.setenv("EMAIL_CHANNELS_INFLIGHT_HORIZON", "12.5")
+    monkeypatch.setenv("EMAIL_CHANNELS_EVENT_RETENTION", "3600")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.deployment_id == "default"
+    assert (settings.inflight_horizon, settings.event_retention) == (12.5, 3600.0)
+
+
+def test_aws_regions_default_to_aws_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_AWS_REGION", "eu-central-1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.offered_regions == ["eu-central-1"]
+
+
+def test_aws_regions_are_comma_separated_the_first_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_AWS_REGIONS", "eu-west-1, us-east-1,eu-west-1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.offered_regions == ["eu-west-1", "us-east-1"]
+
+
+@pytest.mark.parametrize("value", ["EU-WEST-1", "eu-west-1,not a region", "https://x"])
+def test_aws_regions_refuse_what_is_no_region(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_AWS_REGIONS", value)
+    with pytest.raises(ValidationError, match="region"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

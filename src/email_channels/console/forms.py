@@ -15,6 +15,7 @@ from email_channels.problems import validation_errors
 from email_channels.ses_setups.schemas import SesSetupCreate
 
 CREATE_FIELDS = ("tenant_name", "domain_identity", "dns_mode")
+OPTIONAL_FIELDS = ("region",)  # sent only when the page offers a choice
 DELEGATED = "delegated"
 # Where "Sign in" may send a person back to: a console page of this site, nothing else.
 _NEXT_PATH = re.compile(r"/console(/[A-Za-z0-9_-]+)*")
@@ -51,7 +52,9 @@ class CreateForm:
 
     @classmethod
     def submitted(cls, values: dict[str, str]) -> CreateForm:
-        return cls(values={name: values.get(name, "") for name in CREATE_FIELDS})
+        typed = {name: values.get(name, "") for name in CREATE_FIELDS}
+        typed.update({name: values[name] for name in OPTIONAL_FIELDS if values.get(name)})
+        return cls(values=typed)
 
     @classmethod
     def flashed(cls, flash: Flash, *, delegation_offered: bool = False) -> CreateForm:
@@ -80,7 +83,10 @@ class CreateForm:
 
     def refused(self, error: AppError) -> None:
         """Show why the service refused the create: by the field it concerns when it is clear."""
-        if isinstance(error, Conflict) and "tenant name" in error.detail:
+        region = [problem.message for problem in error.errors if problem.field == "region"]
+        if region:
+            self.errors["region"] = f"{error.detail} {region[0]}"
+        elif isinstance(error, Conflict) and "tenant name" in error.detail:
             self.errors["tenant_name"] = error.detail
         elif isinstance(error, Conflict) and "domain" in error.detail:
             self.errors["domain_identity"] = error.detail

@@ -130,9 +130,14 @@ async def sign_out(request: Request) -> Response:
 async def new_setup_page(request: Request, session: Session) -> Response:
     """The "New SES setup" form: empty, or as typed with the messages of the last try."""
     session.require(Permission.CHANNEL_CREATE)
-    offered = _setups(request).zones.offered
-    form = CreateForm.flashed(read_flash(request), delegation_offered=offered)
-    return render(request, "new_setup.html", {"form": form, "delegation_offered": offered})
+    setups = _setups(request)
+    offered = setups.zones.offered
+    context = {
+        "form": CreateForm.flashed(read_flash(request), delegation_offered=offered),
+        "regions": setups.offered_regions,  # a choice only when more than one
+        "delegation_offered": offered,
+    }
+    return render(request, "new_setup.html", context)
 
 
 @router.post("/setups")
@@ -175,6 +180,7 @@ async def setup_page(
         "may_delete": may_delete,
         "confirm_delete": confirm == "delete" and may_delete,
         "use_cases": use_cases,
+        "may_manage": session.may(Permission.CHANNEL_MANAGE),
     }
     return render(request, "setup.html", context)
 
@@ -231,3 +237,34 @@ async def delete_setup(request: Request, session: Session, setup_id: uuid.UUID) 
             " the servers they name no longer serve it."
         )
     return see_other(request, CONSOLE_PATH, flash=Flash(notice=notice))
+
+
+@router.post("/setups/{setup_id}/pause")
+@form_page(SETUP_PAGE)
+async def pause_sending(request: Request, session: Session, setup_id: uuid.UUID) -> Response:
+    """Pause the tenant's sending in SES; back to the page, with SES's refusal if any."""
+    return await _set_sending(request, session, setup_id, enabled=False)
+
+
+@router.post("/setups/{setup_id}/resume")
+@form_page(SETUP_PAGE)
+async def resume_sending(request: Request, session: Session, setup_id: uuid.UUID) -> Response:
+    """Resume the tenant's sending in SES; back to the page, with SES's refusal if any."""
+    return await _set_sending(request, session, setup_id, enabled=True)
+
+
+async def _set_sending(
+    request: Request, session: ConsoleSession, setup_id: uuid.UUID, *, enabled: bool
+) -> Response:
+    values = await form_values(request)
+    session.check_csrf(values.get(CSRF_FIELD))
+    principal = session.require(Permission.CHANNEL_MANAGE)
+    try:
+        await _setups(request).set_sending(
+            workspace_id=principal.workspace_id, setup_id=setup_id, enabled=enabled
+        )
+    except AppError as error:
+        action = "resumed" if enabled else "paused"
+        refused = Flash(error=f"Sending was not {action}: {error.detail}", action="sending")
+        return see_other(request, setup_path(setup_id), flash=refused)
+    return see_other(request, setup_path(setup_id))

@@ -67,7 +67,8 @@ class Idempotency:
         try:
             response = await handler()
         except AppError as error:
-            if error.status >= 500:
+            # A 5xx, or an answer that says when to come back: a retry must really run.
+            if error.status >= 500 or "Retry-After" in error.headers():
                 await self._release(scope, token)
                 raise
             response = render_app_error(error)

@@ -17,6 +17,8 @@ from email_channels.sandbox.account import Quotas
 from email_channels.sandbox.dns_status import IdentityDnsProbe
 from email_channels.sandbox.errors import SesError, error_response, json_response
 from email_channels.sandbox.faults import Fault, FaultValidationError, parse_fault
+from email_channels.sandbox.regions import signing_region
+from email_channels.sandbox.reputation_control import parse_reputation_change
 from email_channels.sandbox.runtime import SandboxRuntime
 from email_channels.sandbox.service_model import ResolvedRequest
 from email_channels.sandbox.shapes import (
@@ -48,17 +50,13 @@ def create_sandbox_app(
     runtime = SandboxRuntime.create(
         state_path=state_path, region=region, account_id=account_id, quotas=quotas or Quotas()
     )
-    probe = (
-        None
-        if dns_nameservers is None
-        else IdentityDnsProbe(nameservers=dns_nameservers, region=region)
-    )
+    probe = None if dns_nameservers is None else IdentityDnsProbe(nameservers=dns_nameservers)
 
     async def add_fault(request: Request) -> Response:
         try:
             fault = parse_fault(await _json_body(request), operations=runtime.model.operation_names)
         except (FaultValidationError, SesError) as exc:
-            return _invalid_fault(exc)
+            return _invalid(exc, what="fault")
         runtime.faults.add(fault)
         return json_response(fault.to_json(), status=201)
 
@@ -71,7 +69,21 @@ def create_sandbox_app(
         return Response(status_code=204)
 
     async def show_state(request: Request) -> Response:
-        return json_response(runtime.summary())
+        # Every region's resources; `?region=` narrows it to one (the shape stays the same).
+        return json_response(runtime.summary(region=request.query_params.get("region")))
+
+    async def change_reputation(request: Request) -> Response:
+        try:
+            change = parse_reputation_change(
+                await _json_body(request), default_region=runtime.account.region
+            )
+        except (FaultValidationError, SesError) as exc:
+            return _invalid(exc, what="reputation change")
+        try:
+            await runtime.control("SetSesManagedStatus", change, region=change["region"])
+        except SesError as exc:
+            return json_response({"message": exc.message}, status=404)
+        return Response(status_code=204)
 
     async def reset(request: Request) -> Response:
         await runtime.reset()
@@ -87,6 +99,7 @@ def create_sandbox_app(
             Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
             Route("/_sandbox/state", show_state, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
+            Route("/_sandbox/reputation", change_reputation, methods=["POST"]),
             # Everything else is an SES call; the botocore model, not Starlette, routes it.
             Route("/{path:path}", ses_operation, methods=_ALL_METHODS),
         ]
@@ -103,8 +116,10 @@ async def _serve_ses(
     if resolved is None:
         message = f"No SES v2 operation of this sandbox serves {request.method} {request.url.path}"
         return error_response(SesError("UnknownOperationException", message), status=404)
+    # Each region is its own SES, told apart by the region the request was signed for.
+    region = signing_region(request.headers.get("authorization")) or runtime.account.region
     try:
-        return await _call(runtime, resolved, request, probe)
+        return await _call(runtime, resolved, request, probe, region=region)
     except SesError as exc:
         status = exc.status if exc.status is not None else runtime.model.error_status(exc.code)
         return error_response(exc, status=status)
@@ -119,23 +134,27 @@ async def _call(
     resolved: ResolvedRequest,
     request: Request,
     probe: IdentityDnsProbe | None,
+    *,
+    region: str,
 ) -> Response:
     # A request that fails validation is answered before any fault is consumed.
     operation = resolved.operation
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
-    query = querystring_members(operation.input_shape, request.query_params.multi_items())
+    query = querystring_members(
+        operation.input_shape, request.query_params.multi_items(), legacy=resolved.querystring
+    )
     parameters = {**body, **query, **resolved.uri_params}
     validate_input(operation.input_shape, parameters)
     fault = runtime.faults.take(operation.name)
     if fault is None:
-        output = await runtime.apply(operation.name, parameters)
+        output = await runtime.apply(operation.name, parameters, region=region)
         if operation.name == "GetEmailIdentity" and probe is not None:
             # Like SES, the verdict follows what DNS shows (looked up outside the handler).
-            output = await probe.overlay(output, domain=parameters["EmailIdentity"])
+            output = await probe.overlay(output, domain=parameters["EmailIdentity"], region=region)
         return _ok(operation, output)
-    return await _call_with_fault(runtime, request, fault, operation, parameters)
+    return await _call_with_fault(runtime, request, fault, operation, parameters, region=region)
 
 
 async def _call_with_fault(
@@ -144,12 +163,14 @@ async def _call_with_fault(
     fault: Fault,
     operation: Any,
     parameters: dict[str, Any],
+    *,
+    region: str,
 ) -> Response:
     # The order of steps is the contract: apply first only for after_apply, then hang or delay,
     # then apply (when no error is due and it has not run yet), then answer.
     output: dict[str, Any] | None = None
     if fault.after_apply:
-        output = await runtime.apply(operation.name, parameters)
+        output = await runtime.apply(operation.name, parameters, region=region)
     if fault.hang:
         await _hang(runtime, request)
         # Only a client still waiting when the server stops reads this; others are gone.
@@ -160,7 +181,7 @@ async def _call_with_fault(
             fault.error_code, f"Injected fault: {fault.error_code}", status=fault.http_status
         )
     if output is None:
-        output = await runtime.apply(operation.name, parameters)
+        output = await runtime.apply(operation.name, parameters, region=region)
     return _ok(operation, output)
 
 
@@ -195,10 +216,10 @@ def _ok(operation: Any, output: dict[str, Any]) -> Response:
     return json_response(render_output(shape, output) if shape is not None else {})
 
 
-def _invalid_fault(exc: FaultValidationError | SesError) -> Response:
+def _invalid(exc: FaultValidationError | SesError, *, what: str) -> Response:
     if isinstance(exc, SesError):
         errors = [{"field": "body", "message": exc.message}]
     else:
         errors = [{"field": field, "message": message} for field, message in exc.errors]
     detail = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
-    return json_response({"message": f"Invalid fault: {detail}", "errors": errors}, status=422)
+    return json_response({"message": f"Invalid {what}: {detail}", "errors": errors}, status=422)

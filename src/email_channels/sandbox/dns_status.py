@@ -19,11 +19,8 @@ SUCCESS, PENDING, TEMPORARY_FAILURE = "SUCCESS", "PENDING", "TEMPORARY_FAILURE"
 class IdentityDnsProbe:
     """Looks up DKIM CNAMEs and the MAIL FROM MX at SANDBOX_DNS_NAMESERVERS."""
 
-    def __init__(
-        self, *, nameservers: Sequence[tuple[str, int]], region: str, timeout: float = 2.0
-    ) -> None:
+    def __init__(self, *, nameservers: Sequence[tuple[str, int]], timeout: float = 2.0) -> None:
         self._lookup = DnsPythonLookup(nameservers=nameservers, timeout=timeout, lifetime=timeout)
-        self._region = region
 
     async def _dkim_status(self, *, domain: str, tokens: Sequence[str], zone: str) -> str:
         observations = await asyncio.gather(
@@ -36,23 +33,25 @@ class IdentityDnsProbe:
                 return PENDING
         return SUCCESS if tokens else PENDING
 
-    async def _mail_from_status(self, mail_from: str) -> str:
+    async def _mail_from_status(self, mail_from: str, *, region: str) -> str:
         seen = await self._lookup.query(mail_from, "MX")
         if seen.outcome is Outcome.FAILURE:
             return TEMPORARY_FAILURE
-        expected = f"feedback-smtp.{self._region}.amazonses.com"
+        expected = f"feedback-smtp.{region}.amazonses.com"
         exchanges = {value.split()[-1] for value in seen.values}
         return SUCCESS if exchanges == {expected} else PENDING
 
-    async def overlay(self, response: dict[str, Any], *, domain: str) -> dict[str, Any]:
-        """GetEmailIdentity's answer with the statuses DNS supports now."""
+    async def overlay(
+        self, response: dict[str, Any], *, domain: str, region: str
+    ) -> dict[str, Any]:
+        """GetEmailIdentity's answer (in `region`) with the statuses DNS supports now."""
         dkim = response.get("DkimAttributes") or {}
         tokens = dkim.get("Tokens") or []
         if response.get("IdentityType") != "DOMAIN" or not tokens:
             return response
         dkim_status, mail_from_status = await asyncio.gather(
             self._dkim_status(domain=domain, tokens=tokens, zone=dkim["SigningHostedZone"]),
-            self._mail_from_status(response["MailFromAttributes"]["MailFromDomain"])
+            self._mail_from_status(response["MailFromAttributes"]["MailFromDomain"], region=region)
             if response.get("MailFromAttributes")
             else _pending(),
         )

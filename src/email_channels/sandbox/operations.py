@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from email_channels.sandbox import identities, tagging, tenants
+from email_channels.sandbox import identities, reputation, tagging, tenants
 from email_channels.sandbox.account import Account, JsonObject
 from email_channels.sandbox.state import SesState
 
@@ -40,4 +40,15 @@ OPERATIONS: dict[str, OperationSpec] = {
     "TagResource": OperationSpec(tagging.tag_resource, mutates=True),
     "UntagResource": OperationSpec(tagging.untag_resource, mutates=True),
     "ListTagsForResource": OperationSpec(tagging.list_tags_for_resource, mutates=False),
+    "GetReputationEntity": OperationSpec(reputation.get_reputation_entity, mutates=False),
+    "ListReputationEntities": OperationSpec(reputation.list_reputation_entities, mutates=False),
+    "UpdateReputationEntityCustomerManagedStatus": OperationSpec(
+        reputation.update_customer_managed_status, mutates=True
+    ),
+    "UpdateReputationEntityPolicy": OperationSpec(reputation.update_policy, mutates=True),
+}
+
+# Changes that no SES operation makes: SES's own side, played by the control routes.
+CONTROL_CHANGES: dict[str, Handler] = {
+    "SetSesManagedStatus": reputation.set_ses_managed_status,
 }

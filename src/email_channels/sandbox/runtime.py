@@ -8,7 +8,7 @@ from typing import Any
 
 from email_channels.sandbox.account import Account, JsonObject, Quotas
 from email_channels.sandbox.faults import FaultBook
-from email_channels.sandbox.operations import OPERATIONS
+from email_channels.sandbox.operations import CONTROL_CHANGES, OPERATIONS, Handler
 from email_channels.sandbox.service_model import SesV2Model
 from email_channels.sandbox.state import SesState
 from email_channels.sandbox.store import Row, StateStore, rows_for
@@ -25,14 +25,18 @@ class _Batch:
 
 
 class SandboxRuntime:
-    """Applies SES operations to the state and persists every change before answering."""
+    """Applies SES operations to the state and persists every change before answering.
+
+    Each region has its own state, as in SES; `account` is the default region's.
+    """
 
     def __init__(self, *, state_path: str | None, account: Account) -> None:
         self.account = account
         self.model = SesV2Model(tuple(OPERATIONS))
         self.faults = FaultBook()
-        self._store = StateStore(state_path)
-        self._state = self._store.load()
+        self._store = StateStore(state_path, default_region=account.region)
+        self._states = self._store.load_regions()
+        self._accounts = {account.region: account}
         # Held by a reset for its whole length: no operation changes the state meanwhile.
         # Operations take it only on their way in (their handlers never wait), so it costs
         # nothing when no reset runs.
@@ -50,9 +54,12 @@ class SandboxRuntime:
         """A runtime for one emulated account."""
         return cls(state_path=state_path, account=Account(region, account_id, quotas))
 
-    async def apply(self, operation: str, request: JsonObject) -> JsonObject:
-        """Run `operation`; answer once its change is committed (what that survives: the
-        store's docstring). A failing one leaves the state untouched.
+    async def apply(
+        self, operation: str, request: JsonObject, *, region: str | None = None
+    ) -> JsonObject:
+        """Run `operation` in `region` (default: the account's); answer once its change is
+        committed (what that survives: the store's docstring). A failing one leaves the
+        state untouched.
 
         Operations change the state in place (no copy: that would cost as much as the state
         holds); its journal says which keys changed, and only those are written. Changes are
@@ -61,21 +68,45 @@ class SandboxRuntime:
         """
         spec = OPERATIONS[operation]
         if not spec.mutates:
-            return spec.handler(self._state, request, self.account)
+            region = region or self.account.region
+            return spec.handler(self._state(region), request, self._account(region))
+        return await self._change(spec.handler, request, region=region)
+
+    async def control(self, change: str, request: JsonObject, *, region: str | None) -> None:
+        """Apply a change of SES's own side (a control route's), persisted like an operation's."""
+        await self._change(CONTROL_CHANGES[change], request, region=region)
+
+    async def _change(
+        self, handler: Handler, request: JsonObject, *, region: str | None
+    ) -> JsonObject:
+        region = region or self.account.region
         async with self._lock:
-            state = self._state
+            state = self._state(region)
             try:
-                response = spec.handler(state, request, self.account)
+                response = handler(state, request, self._account(region))
             except BaseException:
-                self._recover()
+                state.journal.undo(state)  # put back whatever it changed before it failed
                 raise
             changes = state.journal.take()
             if not changes:
                 return response
-            batch = self._join(rows_for(state, changes))
+            batch = self._join(rows_for(state, changes, region=region))
         # Shielded: a request that goes away must not cancel the write of the others.
         await asyncio.shield(batch.written)
         return response
+
+    def _state(self, region: str) -> SesState:
+        state = self._states.get(region)
+        if state is None:
+            state = self._states[region] = SesState()
+        return state
+
+    def _account(self, region: str) -> Account:
+        account = self._accounts.get(region)
+        if account is None:
+            default = self.account
+            account = self._accounts[region] = Account(region, default.account_id, default.quotas)
+        return account
 
     async def reset(self) -> None:
         """Empty the state and forget the faults."""
@@ -85,15 +116,17 @@ class SandboxRuntime:
                     await asyncio.shield(self._open.written)
             async with self._write_lock:
                 await asyncio.to_thread(self._store.clear)
-            self._state = SesState()
+            self._states = {}
         self.faults.clear()
 
-    def summary(self) -> dict[str, Any]:
-        """The state as `GET /_sandbox/state` shows it."""
-        state = self._state
+    def summary(self, *, region: str | None = None) -> dict[str, Any]:
+        """The state as `GET /_sandbox/state` shows it: every region's, or one region's."""
+        states = list(self._states.values()) if region is None else [self._states.get(region)]
+        held = [state for state in states if state is not None]
         return {
             "tenants": [
                 {"TenantName": tenant.name, "TenantArn": tenant.arn}
+                for state in held
                 for tenant in state.tenants.values()
             ],
             "identities": [
@@ -102,13 +135,19 @@ class SandboxRuntime:
                     "DkimTokens": list(identity.dkim_tokens),
                     "MailFromDomain": identity.mail_from_domain,
                 }
+                for state in held
                 for identity in state.identities.values()
             ],
             "associations": [
                 {"TenantName": association.tenant_name, "ResourceArn": association.resource_arn}
+                for state in held
                 for association in state.associations.values()
             ],
         }
+
+    def regions(self) -> list[str]:
+        """The regions that hold state, sorted."""
+        return sorted(self._states)
 
     async def pause(self, seconds: float) -> None:
         """Sleep for an injected delay, cut short when the server shuts down."""
@@ -156,11 +195,7 @@ class SandboxRuntime:
         self._open = None
         for each in failed:
             each.written.set_exception(exc)
-        self._state = self._store.load()
-
-    def _recover(self) -> None:
-        """A handler failed: put back whatever it changed before it did."""
-        self._state.journal.undo(self._state)
+        self._states = self._store.load_regions()
 
     def close(self) -> None:
         """Close the state's database."""

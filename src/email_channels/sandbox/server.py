@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import socket
 from collections.abc import Generator, Sequence
@@ -17,6 +18,24 @@ from email_channels.sandbox.runtime import SandboxRuntime
 
 # Hung requests are released on shutdown, so this only bounds a stuck connection.
 _GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+# Set in the embedded emulator's task: uvicorn's lines about its own server ("Started server
+# process", "Shutting down", ...) would repeat the host application's, word for word.
+_EMBEDDED = contextvars.ContextVar("embedded_sandbox", default=False)
+
+
+class _QuietWhenEmbedded(logging.Filter):
+    """Drop uvicorn's informational lines written by the embedded emulator's task."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not _EMBEDDED.get()
+
+
+def _quiet_embedded_server_lines() -> None:
+    server_logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietWhenEmbedded) for f in server_logger.filters):
+        server_logger.addFilter(_QuietWhenEmbedded())
 
 
 class SandboxStartupError(RuntimeError):
@@ -108,7 +127,12 @@ class EmbeddedSandbox:
             timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
         )
         server = _SandboxServer(config, runtime=app.state.sandbox, handle_signals=False)
-        task = asyncio.create_task(server.serve(sockets=[listener]), name="ses-sandbox")
+        _quiet_embedded_server_lines()
+        context = contextvars.copy_context()
+        context.run(_EMBEDDED.set, True)
+        task = asyncio.create_task(
+            server.serve(sockets=[listener]), name="ses-sandbox", context=context
+        )
         ready = asyncio.create_task(server.ready.wait())
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if not server.ready.is_set():

@@ -26,6 +26,36 @@ EMULATED_OPERATIONS: tuple[str, ...] = (
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "GetReputationEntity",
+    "ListReputationEntities",
+    "UpdateReputationEntityCustomerManagedStatus",
+    "UpdateReputationEntityPolicy",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyRoute:
+    """A route an older botocore release used for an operation that now has another.
+
+    `querystring`: (member, query parameter) pairs that release sent in the query string.
+    """
+
+    name: str
+    method: str
+    request_uri: str
+    querystring: tuple[tuple[str, str], ...] = ()
+
+
+# Routes of the emulated operations in the botocore releases of the last two years that the
+# current model no longer names (compared release by release, 1.35 to today): older SDKs and
+# CLIs keep working. ListEmailIdentities was `GET /v2/email/identities` up to botocore 1.43.x.
+LEGACY_ROUTES: tuple[LegacyRoute, ...] = (
+    LegacyRoute(
+        "ListEmailIdentities",
+        "GET",
+        "/v2/email/identities",
+        querystring=(("NextToken", "NextToken"), ("PageSize", "PageSize")),
+    ),
 )
 
 
@@ -42,6 +72,7 @@ class OperationRoute:
     name: str
     method: str
     segments: tuple[str, ...]
+    querystring: tuple[tuple[str, str], ...] = ()
 
     @property
     def literal_count(self) -> int:
@@ -70,6 +101,8 @@ class ResolvedRequest:
 
     operation: Any  # botocore OperationModel
     uri_params: dict[str, str]
+    # (member, query parameter) pairs of a legacy route, beyond what the model places there.
+    querystring: tuple[tuple[str, str], ...] = ()
 
 
 class SesV2Model:
@@ -78,12 +111,22 @@ class SesV2Model:
     def __init__(self, operations: Sequence[str] = EMULATED_OPERATIONS) -> None:
         self._model = load_sesv2_model()
         routes = [self._route(name) for name in operations]
+        routes += [
+            OperationRoute(
+                name=legacy.name,
+                method=legacy.method,
+                segments=tuple(legacy.request_uri.split("/")),
+                querystring=legacy.querystring,
+            )
+            for legacy in LEGACY_ROUTES
+            if legacy.name in operations
+        ]
         self._routes = sorted(routes, key=lambda route: -route.literal_count)
 
     @property
     def operation_names(self) -> tuple[str, ...]:
         """The names of the emulated operations."""
-        return tuple(route.name for route in self._routes)
+        return tuple(dict.fromkeys(route.name for route in self._routes))
 
     def operation(self, name: str) -> Any:
         """botocore's OperationModel for `name`."""
@@ -97,7 +140,8 @@ class SesV2Model:
         for route in self._routes:
             params = route.match(method.upper(), segments)
             if params is not None:
-                return ResolvedRequest(self._model.operation_model(route.name), params)
+                operation = self._model.operation_model(route.name)
+                return ResolvedRequest(operation, params, route.querystring)
         return None
 
     def error_status(self, code: str) -> int:

@@ -18,17 +18,30 @@ def validate_input(shape: Any, value: Any) -> None:
     _check(shape, value, path="")
 
 
-def querystring_members(shape: Any, query: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The input members the model places in the query string, typed as their shapes say."""
+def querystring_members(
+    shape: Any,
+    query: Iterable[tuple[str, str]],
+    *,
+    legacy: Iterable[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """The input members the model places in the query string, typed as their shapes say.
+
+    `legacy`: (member, parameter) pairs an older model placed there (a legacy route's).
+    """
     values: dict[str, list[str]] = {}
     for name, value in query:
         values.setdefault(name, []).append(value)
+    placed = {
+        name: member.serialization.get("name", name)
+        for name, member in shape.members.items()
+        if member.serialization.get("location") == "querystring"
+    }
+    placed.update(legacy)
     members: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        if member.serialization.get("location") != "querystring":
-            continue
+    for name, parameter in placed.items():
+        member = shape.members[name]
         # botocore repeats the parameter for a list: ?TagKeys=a&TagKeys=b.
-        raw = values.get(member.serialization.get("name", name))
+        raw = values.get(parameter)
         if raw:
             members[name] = _from_query(member, raw, path=name)
     return members

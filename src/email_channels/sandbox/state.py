@@ -21,6 +21,12 @@ class Tenant:
     created_at: float
     tags: Tags = ()
     suppression_attributes: dict[str, Any] | None = None
+    # The tenant's reputation entity (sandbox/reputation.py): the managed policy's ARN, the
+    # two status records ({"Status", "Cause", "LastUpdatedTimestamp"}) and the impact.
+    reputation_policy: str | None = None
+    customer_managed_status: dict[str, Any] | None = None
+    ses_managed_status: dict[str, Any] | None = None
+    reputation_impact: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +240,10 @@ def _tenant_to_json(tenant: Tenant) -> dict[str, Any]:
         "created_at": tenant.created_at,
         "tags": [list(tag) for tag in tenant.tags],
         "suppression_attributes": tenant.suppression_attributes,
+        "reputation_policy": tenant.reputation_policy,
+        "customer_managed_status": tenant.customer_managed_status,
+        "ses_managed_status": tenant.ses_managed_status,
+        "reputation_impact": tenant.reputation_impact,
     }
 
 

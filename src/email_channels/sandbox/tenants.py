@@ -14,6 +14,12 @@ from email_channels.sandbox.account import (
     random_lower_alnum,
 )
 from email_channels.sandbox.paging import decode_token, encode_token, keyset_page, page_size
+from email_channels.sandbox.reputation import (
+    ENABLED,
+    default_policy,
+    sending_status_aggregate,
+    status_record,
+)
 from email_channels.sandbox.shapes import bad_request
 from email_channels.sandbox.state import Association, SesState, Tenant
 from email_channels.sandbox.tagging import tags_from_request, tags_to_response
@@ -43,6 +49,9 @@ def create_tenant(state: SesState, request: JsonObject, account: Account) -> Jso
         created_at=time.time(),
         tags=tags,
         suppression_attributes=request.get("SuppressionAttributes"),
+        reputation_policy=default_policy(account.region),
+        customer_managed_status=status_record(ENABLED),
+        ses_managed_status=status_record(ENABLED),
     )
     state.tenants[name] = tenant
     return _tenant_to_response(tenant)
@@ -121,8 +130,8 @@ def list_tenants(state: SesState, request: JsonObject, account: Account) -> Json
     tenants = [
         tenant
         for tenant in state.tenants.values()
-        # Every emulated tenant is ENABLED (see _tenant_to_response).
-        if (name_part is None or name_part in tenant.name) and sending_status in (None, "ENABLED")
+        if (name_part is None or name_part in tenant.name)
+        and sending_status in (None, sending_status_aggregate(tenant))
     ]
     page, next_token = keyset_page(
         tenants, sort_key=lambda tenant: (tenant.created_at, tenant.name), request=request
@@ -134,7 +143,7 @@ def list_tenants(state: SesState, request: JsonObject, account: Account) -> Json
                 "TenantId": tenant.tenant_id,
                 "TenantArn": tenant.arn,
                 "CreatedTimestamp": tenant.created_at,
-                "SendingStatus": "ENABLED",
+                "SendingStatus": sending_status_aggregate(tenant),
             }
             for tenant in page
         ]
@@ -158,7 +167,7 @@ def _tenant_to_response(tenant: Tenant) -> JsonObject:
         "TenantArn": tenant.arn,
         "CreatedTimestamp": tenant.created_at,
         "Tags": tags_to_response(tenant.tags),
-        "SendingStatus": "ENABLED",
+        "SendingStatus": sending_status_aggregate(tenant),
         "SuppressionAttributes": tenant.suppression_attributes,
     }
 

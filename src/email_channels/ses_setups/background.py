@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from datetime import timedelta
 
 from email_channels.db.engine import Database
 from email_channels.errors import AppError
 from email_channels.integrations.ses import IdentityStatus, SesRegions
+from email_channels.pacing import Pacer
 from email_channels.ses_setups import background_repository as repository
 from email_channels.ses_setups.lifecycle import LeaseLost
 from email_channels.ses_setups.models import SesSetup
@@ -19,21 +19,6 @@ from email_channels.ses_setups.service import SesSetupService
 from email_channels.webhooks.outbox import EventType, record_event
 
 logger = logging.getLogger(__name__)
-
-
-class Pacer:
-    """At most `rate` calls per second from this worker: a backlog waits, it never bursts."""
-
-    def __init__(self, rate: float) -> None:
-        self.gap = 1.0 / rate
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        start = max(now, self._next)
-        self._next = start + self.gap
-        if start > now:
-            await asyncio.sleep(start - now)
 
 
 class SesStatusUnavailable(Exception):
@@ -62,7 +47,8 @@ class SetupJobs:
         self._db = db
         self._service = service
         self._ses = ses
-        self._pacer = Pacer(ses_status_rate)
+        # One pace for every SES read of this process: the sweep's reads share it.
+        self._pacer: Pacer = service.ses_reads
         self._ses_batch = max(1, min(batch, int(ses_status_rate * 5)))
         self._unverified_ttl = unverified_ttl
         self._reconcile_older_than = reconcile_older_than
@@ -87,8 +73,8 @@ class SetupJobs:
 
     async def refresh_ses_status(self) -> int:
         """Read SES's verdict for the setups due, paced to SES_STATUS_RATE calls a second."""
-        # The claim outlives the paced calls of the whole batch.
-        seconds = self._claim_seconds + self._ses_batch * self._pacer.gap
+        # The claim outlives the paced calls of the whole batch (two per setup).
+        seconds = self._claim_seconds + 2 * self._ses_batch * self._pacer.gap
         async with self._db.transaction() as session:
             setups = await repository.claim_due_ses_refreshes(
                 session, limit=self._ses_batch, seconds=seconds
@@ -106,7 +92,19 @@ class SetupJobs:
                 await self._postpone(setup)  # the identity is gone: reconcile's business
                 continue
             await self._store(setup, status)
+            await self._refresh_sending(setup)
         return len(setups)
+
+    async def _refresh_sending(self, setup: SesSetup) -> None:
+        """Read the tenant's reputation entity, paced like the SES status it follows.
+
+        A read that fails keeps the last `sending`; the next refresh tries again.
+        """
+        await self._pacer.wait()
+        try:
+            await self._service.sending.refresh(setup)
+        except AppError as error:
+            logger.warning("sending of %s: not refreshed, the last one stays: %s", setup.id, error)
 
     async def _postpone(self, setup: SesSetup) -> None:
         async with self._db.transaction() as session:

@@ -9,11 +9,13 @@ from email_channels.integrations.dns import (
     DnsBatchLookup,
     DnsLookup,
     Observation,
+    Outcome,
     lookup_error,
     observe_concurrently,
 )
 from email_channels.observability.metrics import DNS_CHECKS_IN_FLIGHT
-from email_channels.ses_setups.records import ExpectedRecord
+from email_channels.ses_setups.records import ExpectedRecord, Purpose
+from email_channels.ses_setups.txt_rules import spf_lookups, spf_needs_lookups
 from email_channels.ses_setups.verification import (
     Query,
     RecordResult,
@@ -22,6 +24,8 @@ from email_channels.ses_setups.verification import (
     evaluate,
     primary_query,
 )
+
+SPF = Purpose.SPF
 
 
 async def check_records(
@@ -56,9 +60,16 @@ async def _check_records(
         for record in expected
         for query in diagnostic_queries(record, observations[primary_query(record)], domain=domain)
     ]
-    observations |= await _observe(
-        [q for q in diagnostics if q not in observations], lookup, deadline
-    )
+    unasked = [q for q in diagnostics if q not in observations]
+    # The includes and redirect of an SPF record, asked beside the diagnostics: the default
+    # record has none, so a correct domain still costs one query per record.
+    spf = [r for r in expected if r.purpose is SPF and _spf_needs_lookups(r, observations)]
+    if unasked or spf:
+        for answers in await asyncio.gather(
+            _observe(unasked, lookup, deadline),
+            *(_spf_lookups(record, observations, lookup, deadline) for record in spf),
+        ):
+            observations |= answers
     return [
         evaluate(record, observations, domain=domain, previous=_previous(previous, index))
         for index, record in enumerate(expected)
@@ -90,6 +101,27 @@ async def _observe(
     else:
         observations = await observe_concurrently(lookup.query, distinct, deadline)
     return dict(zip(distinct, observations, strict=True))
+
+
+def _spf_needs_lookups(record: ExpectedRecord, known: dict[Query, Observation]) -> bool:
+    primary = known.get(primary_query(record))
+    if primary is None or primary.outcome is not Outcome.ANSWER:
+        return False
+    return spf_needs_lookups(primary.values, address=record.address)
+
+
+async def _spf_lookups(
+    record: ExpectedRecord, known: dict[Query, Observation], lookup: DnsLookup, deadline: float
+) -> dict[Query, Observation]:
+    """What the includes, redirect and mechanisms of the SPF record need, asked concurrently."""
+    primary = known[primary_query(record)]
+
+    async def ask(queries: list[Query]) -> dict[Query, Observation]:
+        answered = {query: known[query] for query in queries if query in known}
+        rest = [query for query in queries if query not in answered]
+        return answered | await _observe(rest, lookup, deadline)
+
+    return await spf_lookups(primary.values, address=record.address, ask=ask)
 
 
 def _previous(previous: Sequence[RecordResult] | None, index: int) -> RecordResult | None:

@@ -18,6 +18,7 @@ from email_channels.ses_setups.schemas import (
     SesSetupCreate,
     SesSetupDetail,
     SesSetupPage,
+    SesSetupUpdate,
     SesSetupVerify,
 )
 from email_channels.ses_setups.service import SesSetupService
@@ -39,7 +40,7 @@ Service = Annotated[SesSetupService, Depends(app_state("ses_setups", SesSetupSer
     "",
     status_code=201,
     response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 409, 413, 502, 504),
+    responses=problems(*AUTHORISED, 409, 413, 415, 502, 504),
     summary="Create an SES setup",
 )
 async def create_ses_setup(
@@ -104,7 +105,7 @@ async def get_ses_setup(
 @router.post(
     "/{setup_id}/verify",
     response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 404, 413),
+    responses=problems(*AUTHORISED, 404, 413, 415),
     summary="Verify the DNS records of an SES setup now",
 )
 async def verify_ses_setup(
@@ -115,6 +116,63 @@ async def verify_ses_setup(
 ) -> Response:
     """The same live check as GET, as an explicit action."""
     detail = await service.get_checked(workspace_id=principal.workspace_id, setup_id=setup_id)
+    return json_response(detail)
+
+
+@router.patch(
+    "/{setup_id}",
+    response_model=SesSetupDetail,
+    responses=problems(*AUTHORISED, 404, 409, 413, 502, 504),
+    summary="Change an SES setup's reputation policy",
+)
+async def update_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_MANAGE)],
+    setup_id: uuid.UUID,
+    body: SesSetupUpdate,
+    service: Service,
+) -> Response:
+    """Apply one of SES's managed reputation policies to the setup's tenant."""
+    detail = await service.update(
+        workspace_id=principal.workspace_id, setup_id=setup_id, request=body
+    )
+    return json_response(detail)
+
+
+@router.post(
+    "/{setup_id}/pause",
+    response_model=SesSetupDetail,
+    responses=problems(*AUTHORISED, 404, 409, 413, 502, 504),
+    summary="Pause an SES setup's sending",
+)
+async def pause_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_MANAGE)],
+    setup_id: uuid.UUID,
+    service: Service,
+    body: Annotated[SesSetupVerify | None, Body()] = None,
+) -> Response:
+    """Disable the tenant's sending in SES (idempotent); answer `sending` as SES reports it."""
+    detail = await service.set_sending(
+        workspace_id=principal.workspace_id, setup_id=setup_id, enabled=False
+    )
+    return json_response(detail)
+
+
+@router.post(
+    "/{setup_id}/resume",
+    response_model=SesSetupDetail,
+    responses=problems(*AUTHORISED, 404, 409, 413, 502, 504),
+    summary="Resume an SES setup's sending",
+)
+async def resume_ses_setup(
+    principal: Annotated[Principal, Requires(Permission.CHANNEL_MANAGE)],
+    setup_id: uuid.UUID,
+    service: Service,
+    body: Annotated[SesSetupVerify | None, Body()] = None,
+) -> Response:
+    """Enable the tenant's sending in SES again (idempotent); a pause by SES stays."""
+    detail = await service.set_sending(
+        workspace_id=principal.workspace_id, setup_id=setup_id, enabled=True
+    )
     return json_response(detail)
 
 

@@ -6,13 +6,13 @@ query fields and a header (bench/README.md). The detail, `GET .../ses-setup/{id}
 DNS: through FastAPI each read in flight held its routing, dependency and exception-handling
 frames for the whole wait. This ASGI middleware recognises the plain, well-formed request (a
 valid workspace id; for the list, `limit` digits in range and a token of token characters;
-for the detail, a canonical setup id and no query; one bearer key that authenticates and
-holds `Channel.view` there) and answers it with the same functions the endpoints call:
-`authenticate`, `authorise`, the rate limiter, `SesSetupService.list_page` or `get_checked`,
-and `json_response`, so the bytes are the same. Anything else goes on to FastAPI untouched,
-which answers it as always; nothing is counted twice, because the rate limit is the last
-check before the answer is ours and a refused hit is not recorded. From there on, an error
-(a setup that is not there) is answered here as the app's error handlers answer it.
+for the detail, a canonical setup id and no query; one `Authorization: Bearer` header with a
+key of the key alphabet) and answers it with the same functions the endpoints call: `authenticate`,
+the rate limiter, `authorise`, `SesSetupService.list_page` or `get_checked`, and
+`json_response`, so the bytes are the same. Anything else goes on to FastAPI untouched,
+which answers it as always. Once the key is looked up the request is answered here, its
+refusals (401, 429, 403) too, so a key is looked up once and a request counted once. An
+error is answered here as the app's error handlers answer it.
 
 It sits inside the observability and body-limit middlewares: the request id, the access line
 and the metrics (under the route's template) are the same as through the route.
@@ -120,25 +120,22 @@ class FastReads:
         return None
 
     async def _caller(self, scope: Scope, workspace_id: str, route: Route) -> Principal | None:
-        """The request's principal once it is ours (route named, rate limit counted); None:
-        FastAPI must answer it."""
+        """The request's principal; None: FastAPI must answer it (no key of our alphabet).
+
+        From the key lookup on the request is ours, refusals included: the route would
+        refuse it the same way (401, 429, then 403, as `Requires` orders them), and a second
+        lookup of a bad key would cost the database a round trip for nothing.
+        """
         secret = _bearer(scope.get("headers", []))
         if secret is None or not is_workspace_id(workspace_id):
             return None
-        try:
-            grant = await authenticate(scope["app"].state.database, secret=secret)
-            principal = authorise(grant, workspace_id=workspace_id, permission=VIEW)
-        except AppError:
-            return None
         scope["route"] = route
         scope["path_params"] = {"workspace_id": workspace_id}
+        grant = await authenticate(scope["app"].state.database, secret=secret)
         request = Request(scope)
-        identify_caller(request, principal.key_id)
-        try:
-            await enforce_rate_limit(request, principal.key_id)
-        except AppError:
-            return None  # a refused hit is not recorded: the route refuses it the same way
-        return principal
+        identify_caller(request, grant.key_id)
+        await enforce_rate_limit(request, grant.key_id)
+        return authorise(grant, workspace_id=workspace_id, permission=VIEW)
 
     async def _list(self, scope: Scope, *, workspace_id: str) -> Response | None:
         query = _query(scope.get("query_string", b""))

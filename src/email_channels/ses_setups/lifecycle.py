@@ -11,7 +11,8 @@ A create writes the row first (`provisioning`, its unique constraints reserving 
 then calls SES; each step that may have been applied is recorded on the row before the next
 one starts, and a failure undoes them in reverse order. A delete marks the row `deleting`,
 tears SES down, then removes the row. Before a tenant or identity is deleted its tags are read:
-one tagged with another setup is never touched (fenced deletes).
+one tagged with another setup is never touched (fenced deletes). A delete that may have been
+applied although it failed keeps its name reserved for a while (inflight.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from email_channels.db.engine import Database
-from email_channels.errors import AppError, Conflict, NotFound, ServiceUnavailable
+from email_channels.db.installation import DeploymentTag
+from email_channels.errors import (
+    AppError,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    StillReferenced,
+)
 from email_channels.integrations.ses import (
     TAG_CREATED_AT,
     TAG_DEPLOYMENT,
@@ -33,9 +41,12 @@ from email_channels.integrations.ses import (
     identity_arn,
     maybe_applied,
 )
-from email_channels.ses_setups import repository
+from email_channels.pacing import Pacer
+from email_channels.ses_setups import inflight, repository
+from email_channels.ses_setups.inflight import DOMAIN, TENANT_NAME, DeleteInFlight
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.repository import DeleteClaim
+from email_channels.ses_setups.teardown import Delete, InflightDeletes, log_deletion, paced
 from email_channels.ses_setups.zones import ZONE, SetupZones, is_delegated
 from email_channels.webhooks.outbox import EventType, record_event
 
@@ -134,14 +145,16 @@ class SetupLifecycle:
         db: Database,
         ses: SesRegions,
         zones: SetupZones,
-        deployment_id: str,
+        deployment: DeploymentTag,
         lease_seconds: float,
+        inflight_horizon: float,
     ) -> None:
         self._db = db
         self._ses = ses
         self.zones = zones
-        self._deployment_id = deployment_id
+        self.deployment = deployment
         self.lease_seconds = lease_seconds
+        self.deletes = InflightDeletes(db=db, inflight_horizon=inflight_horizon)
 
     def lease(self, setup_id: uuid.UUID) -> Lease:
         """A new lease token for `setup_id` (not yet taken)."""
@@ -160,6 +173,7 @@ class SetupLifecycle:
                 await repository.insert_leased(
                     connection, setup, token=lease.token, seconds=lease.seconds
                 )
+        await self._refuse_reserved(setup, lease)
         try:
             await self._provision(setup, lease)
             if is_delegated(setup):
@@ -185,17 +199,27 @@ class SetupLifecycle:
             raise LeaseLost()
         setup.state = SetupState.ACTIVE.value
 
-    def _tags(self, setup: SesSetup) -> dict[str, str]:
+    async def _refuse_reserved(self, setup: SesSetup, lease: Lease) -> None:
+        """409 when a delete of the domain or tenant name may still land; the row goes."""
+        async with self._db.read() as connection:
+            found = await inflight.reserved(
+                connection, domain=setup.domain_identity, tenant_name=setup.tenant_name
+            )
+        if found is not None:
+            await lease.forget()
+            raise DeleteInFlight(found)
+
+    async def _tags(self, setup: SesSetup) -> dict[str, str]:
         return {
             TAG_SETUP_ID: str(setup.id),
             TAG_WORKSPACE_ID: setup.workspace_id,
-            TAG_DEPLOYMENT: self._deployment_id,
+            TAG_DEPLOYMENT: await self.deployment.value(),
             TAG_CREATED_AT: setup.created_at.isoformat(timespec="seconds"),
         }
 
     async def _provision(self, setup: SesSetup, lease: Lease) -> None:
         ses = await self._ses.region(setup.region)
-        tags = self._tags(setup)
+        tags = await self._tags(setup)
         tenant, identity = await asyncio.gather(
             ses.create_tenant(setup.tenant_name, tags=tags),
             ses.create_domain_identity(setup.domain_identity, tags=tags),
@@ -230,11 +254,19 @@ class SetupLifecycle:
         # still comes first among the outcomes, so its failure is the one answered when both
         # fail (a refused MAIL FROM domain is the client's 422, not the association's 502).
         association = asyncio.ensure_future(associate())
+        # The reputation policy is an attribute of the tenant, already recorded, like MAIL
+        # FROM of the identity: it runs in the same round, before the create answers.
+        policy = (
+            [ses.set_reputation_policy(tenant_arn=tenant.arn, policy=setup.reputation_policy)]
+            if setup.reputation_policy
+            else []
+        )
         await _all(
             ses.put_mail_from(
                 domain=setup.domain_identity, mail_from_domain=setup.mail_from_domain
             ),
             association,
+            *policy,
         )
 
     async def _publish_zone(self, setup: SesSetup, lease: Lease) -> None:
@@ -242,7 +274,7 @@ class SetupLifecycle:
         setup.provisioning_steps = [*setup.provisioning_steps, ZONE]
         await lease.renew(provisioning_steps=setup.provisioning_steps)
         try:
-            await self.zones.publish(setup, tags=self._tags(setup))
+            await self.zones.publish(setup, tags=await self._tags(setup))
         except AppError as error:
             if not maybe_applied(error):  # refused (or someone else's zone): nothing to undo
                 setup.provisioning_steps = [s for s in setup.provisioning_steps if s != ZONE]
@@ -261,16 +293,26 @@ class SetupLifecycle:
         ):
             raise LeaseLost()
 
-    async def undo_create(self, setup: SesSetup, lease: Lease) -> bool:
+    async def undo_create(
+        self, setup: SesSetup, lease: Lease, *, pace: Pacer | None = None, audit: bool = False
+    ) -> bool:
         """Compensate the recorded steps in reverse; the row goes only once SES is clean.
 
         On failure the row stays `provisioning` with what may remain in SES, for reconcile.
+        `pace`: wait for it before each SES read; `audit`: a warning line per deletion.
         """
         try:
             await lease.renew(provisioning_steps=setup.provisioning_steps)
             if ZONE in setup.provisioning_steps:  # the last step: undone first
                 await self.zones.remove(setup)
-            await self._remove(setup, lease, steps=setup.provisioning_steps, untagged_ok=False)
+            await self._remove(
+                setup,
+                lease,
+                steps=setup.provisioning_steps,
+                untagged_ok=False,
+                pace=pace,
+                audit=audit,
+            )
         except LeaseLost:
             return False
         except AppError:
@@ -295,22 +337,25 @@ class SetupLifecycle:
             if claim is DeleteClaim.IN_PROGRESS:
                 raise Conflict("A delete of this SES setup is in progress.")
             if referenced:
-                raise Conflict(
-                    "The SES setup is still referenced by use cases; delete those first."
-                )
+                raise StillReferenced("The SES setup", use_cases=referenced)
         assert setup is not None
         await self.finish_delete(setup, lease)
 
-    async def finish_delete(self, setup: SesSetup, lease: Lease) -> None:
+    async def finish_delete(
+        self, setup: SesSetup, lease: Lease, *, pace: Pacer | None = None, audit: bool = False
+    ) -> None:
         """Tear down a setup whose `deleting` row `lease` holds, then forget the row, with the
         event its claim recorded (`ses_setup.deleted` or `ses_setup.expired`).
 
         On failure the row stays `deleting`: readable and unchanged for clients, closed to
         new use cases (part of it may be gone from SES), and free for a retry to take over.
+        `pace` and `audit` as for `undo_create`.
         """
         event = _TEARDOWN_EVENTS.get(setup.teardown_event or "", EventType.DELETED)
         try:
-            await self._remove(setup, lease, steps=ALL_STEPS, untagged_ok=True)
+            await self._remove(
+                setup, lease, steps=ALL_STEPS, untagged_ok=True, pace=pace, audit=audit
+            )
             if is_delegated(setup):  # SES first: nothing sends for the domain once it goes
                 await lease.renew()
                 await self.zones.remove(setup)
@@ -323,13 +368,20 @@ class SetupLifecycle:
         await lease.forget((event, setup))
 
     async def _remove(
-        self, setup: SesSetup, lease: Lease, *, steps: Sequence[str], untagged_ok: bool
+        self,
+        setup: SesSetup,
+        lease: Lease,
+        *,
+        steps: Sequence[str],
+        untagged_ok: bool,
+        pace: Pacer | None,
+        audit: bool,
     ) -> None:
         """Delete what of `steps` SES has for this setup, association first; fenced by tags."""
         ses = await self._ses.region(setup.region)
         tenant_tags, identity_tags = await _all(
-            ses.tenant_tags(setup.tenant_name) if TENANT in steps else _none(),
-            ses.identity_tags(setup.domain_identity) if IDENTITY in steps else _none(),
+            paced(ses.tenant_tags(setup.tenant_name), pace) if TENANT in steps else _none(),
+            paced(ses.identity_tags(setup.domain_identity), pace) if IDENTITY in steps else _none(),
         )
         tenant_ours = is_ours(tenant_tags, setup.id, untagged_ok=untagged_ok)
         identity_ours = is_ours(identity_tags, setup.id, untagged_ok=untagged_ok)
@@ -345,12 +397,27 @@ class SetupLifecycle:
                     tags.get(TAG_SETUP_ID),
                 )
         if ASSOCIATION in steps and tenant_ours and setup.identity_arn:
+            # Not reserved when it fails: a late disassociation deletes no resource; it could
+            # only detach a next owner that took both names again, and the deletes below
+            # (which reserve) come after it.
             await ses.disassociate(tenant_name=setup.tenant_name, resource_arn=setup.identity_arn)
             await lease.renew()
-        await _all(
-            *([ses.delete_domain_identity(setup.domain_identity)] if identity_ours else []),
-            *([ses.delete_tenant(setup.tenant_name)] if tenant_ours else []),
-        )
+        deletes: list[Delete] = []
+        if identity_ours:
+            call = ses.delete_domain_identity(setup.domain_identity)
+            deletes.append(([(DOMAIN, setup.domain_identity)], call))
+        if tenant_ours:
+            deletes.append(
+                ([(TENANT_NAME, setup.tenant_name)], ses.delete_tenant(setup.tenant_name))
+            )
+        await self.deletes.run(deletes)
+        if audit:
+            for kind, name, tags, ours in (
+                ("identity", setup.domain_identity, identity_tags, identity_ours),
+                ("tenant", setup.tenant_name, tenant_tags, tenant_ours),
+            ):
+                if ours:
+                    log_deletion(kind=kind, name=name, region=setup.region, tags=tags or {})
 
 
 async def _none() -> None:

@@ -100,3 +100,28 @@ class SesSetup(Base):
     ses_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ses_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ses_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # --- sending: SES's reputation entity of the tenant, as last read
+    # by the worker or after a pause, resume or policy change (never on a read).
+    sending_status: Mapped[str] = mapped_column(
+        String(16), default="enabled", server_default="enabled"
+    )
+    sending_paused_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sending_cause: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    reputation_policy: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reputation_impact: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    sending_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class InflightDelete(Base):
+    """A domain or tenant name whose SES delete may still land: reserved until `expires_at`.
+
+    Written when a teardown's delete was maybe applied (a timeout, a 5xx, a reset after
+    sending), kept after the setup row is gone: a create of the name before then would
+    give the late delete a new owner's resource to remove.
+    """
+
+    __tablename__ = "inflight_deletes"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "domain" | "tenant"
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

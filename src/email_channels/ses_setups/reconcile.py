@@ -4,12 +4,19 @@ Safe beside live traffic and on several machines at once: rows are claimed one a
 the same lease as a create or a delete (a row whose holder is alive is never taken), and the
 sweep deletes only resources tagged with this deployment, older than the grace period, whose
 setup id no row knows.
+
+Among neighbours: the deployment tag is DEPLOYMENT_ID or else this database's installation id,
+so another database on the same SES account never matches; resources tagged `default` (what
+releases before the installation id tagged with) are swept only by an installation that set
+DEPLOYMENT_ID=default itself. Every deletion is a warning line naming the resource, and every
+SES read waits its turn on the process's SES_STATUS_RATE pace.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,9 +29,12 @@ from email_channels.integrations.ses import (
     SesGateway,
     SesRegions,
 )
+from email_channels.pacing import Pacer
 from email_channels.ses_setups import repository
+from email_channels.ses_setups.inflight import DOMAIN, TENANT_NAME
 from email_channels.ses_setups.lifecycle import LeaseLost, SetupLifecycle
 from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.ses_setups.teardown import log_deletion
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ class Untracked:
     region: str  # for a zone: the DNS publisher's name
     name: str
     setup_id: str  # what its tag says
+    tags: tuple[tuple[str, str], ...] = ()  # every tag, as listed
 
     def __str__(self) -> str:
         return f"{self.kind}\t{self.region}\t{self.name}"
@@ -70,14 +81,17 @@ class Reconciler:
         db: Database,
         ses: SesRegions,
         lifecycle: SetupLifecycle,
-        deployment_id: str,
         default_region: str,
+        pace: Pacer,
+        offered_regions: Sequence[str] = (),
     ) -> None:
         self._db = db
         self._ses = ses
         self._lifecycle = lifecycle
-        self._deployment_id = deployment_id
         self._default_region = default_region
+        self._pace = pace
+        # Swept even when no row names them: a create there may have left something behind.
+        self._offered_regions = tuple(offered_regions)
 
     async def run(self, *, older_than: timedelta, dry_run: bool = False) -> Reconciled:
         """Settle stale rows, then sweep untracked resources; both older than `older_than`."""
@@ -110,10 +124,12 @@ class Reconciler:
             lease.setup_id = setup.id
             if setup.state == SetupState.PROVISIONING.value:
                 # Whatever the row recorded may exist; the undo is fenced by tags.
-                settled = await self._lifecycle.undo_create(setup, lease)
+                settled = await self._lifecycle.undo_create(
+                    setup, lease, pace=self._pace, audit=True
+                )
             else:
                 try:
-                    await self._lifecycle.finish_delete(setup, lease)
+                    await self._lifecycle.finish_delete(setup, lease, pace=self._pace, audit=True)
                     settled = True
                 except (AppError, LeaseLost):
                     logger.exception("reconcile: teardown of %s failed", setup.id)
@@ -130,13 +146,21 @@ class Reconciler:
             report.deleted.append(setup.id)
 
     async def _sweep(self, report: Reconciled, *, older_than: timedelta) -> None:
+        # Unset, the tag is the installation id (`inst-...`): `default` matches only when
+        # DEPLOYMENT_ID=default is set explicitly.
+        deployment = await self._lifecycle.deployment.value()
         async with self._db.read() as connection:
-            regions = await repository.regions_in_use(connection) | {self._default_region}
+            regions = await repository.regions_in_use(connection) | {
+                self._default_region,
+                *self._offered_regions,
+            }
             cutoff = await repository.database_time(connection) - older_than
         for region in sorted(regions):
             ses = await self._ses.region(region)
             try:
-                found = await self._ours_in(ses, region=region, cutoff=cutoff)
+                found = await self._ours_in(
+                    ses, region=region, cutoff=cutoff, deployment=deployment
+                )
             except AppError:
                 logger.exception("reconcile: listing SES resources in %s failed", region)
                 report.sweep_failed.append(Untracked("account", region, "*", ""))
@@ -149,7 +173,7 @@ class Reconciler:
                     continue
                 if not report.dry_run:
                     try:
-                        await self._delete(ses, resource)
+                        await self._delete(ses, resource, deployment=deployment)
                     except AppError:
                         logger.exception("reconcile: sweeping %s failed", resource)
                         report.sweep_failed.append(resource)
@@ -184,37 +208,50 @@ class Reconciler:
                     continue
             report.swept.append(resource)
 
-    async def _ours_in(self, ses: SesGateway, *, region: str, cutoff: datetime) -> list[Untracked]:
+    async def _ours_in(
+        self, ses: SesGateway, *, region: str, cutoff: datetime, deployment: str
+    ) -> list[Untracked]:
         """This deployment's tenants and identities in `region` created before `cutoff`."""
         found: list[Untracked] = []
-        for kind, names in (("tenant", ses.tenant_names()), ("identity", ses.domain_identities())):
+        pace = self._pace.wait
+        for kind, names in (
+            ("tenant", ses.tenant_names(pace=pace)),
+            ("identity", ses.domain_identities(pace=pace)),
+        ):
             async for name in names:
-                tags = await _tags_of(ses, kind, name)
-                if tags is not None and self._sweepable(tags, cutoff=cutoff):
-                    found.append(Untracked(kind, region, name, tags.get(TAG_SETUP_ID, "")))
+                tags = await self._tags_of(ses, kind, name)
+                if tags is not None and _sweepable(tags, cutoff=cutoff, deployment=deployment):
+                    setup_id = tags.get(TAG_SETUP_ID, "")
+                    found.append(
+                        Untracked(kind, region, name, setup_id, tuple(sorted(tags.items())))
+                    )
         return found
 
-    def _sweepable(self, tags: dict[str, str], *, cutoff: datetime) -> bool:
-        if tags.get(TAG_DEPLOYMENT) != self._deployment_id:
-            return False  # untagged, or another deployment's: never touched
-        return _created_at(tags) < cutoff
-
-    @staticmethod
-    async def _delete(ses: SesGateway, resource: Untracked) -> None:
+    async def _delete(self, ses: SesGateway, resource: Untracked, *, deployment: str) -> None:
         # Read the tags again right before the delete: the name may have been freed and
         # taken by a new setup since the listing (another reconcile swept it meanwhile).
-        tags = await _tags_of(ses, resource.kind, resource.name)
+        tags = await self._tags_of(ses, resource.kind, resource.name)
         if tags is None or tags.get(TAG_SETUP_ID, "") != resource.setup_id:
             return
-        if resource.kind == "tenant":
-            await ses.delete_tenant(resource.name)  # its associations go with it
+        if tags.get(TAG_DEPLOYMENT) != deployment:
+            return
+        if resource.kind == "tenant":  # its associations go with it
+            call, names = ses.delete_tenant(resource.name), [(TENANT_NAME, resource.name)]
         else:
-            await ses.delete_domain_identity(resource.name)
+            call, names = ses.delete_domain_identity(resource.name), [(DOMAIN, resource.name)]
+        await self._lifecycle.deletes.run([(names, call)])
+        log_deletion(kind=resource.kind, name=resource.name, region=resource.region, tags=tags)
+
+    async def _tags_of(self, ses: SesGateway, kind: str, name: str) -> dict[str, str] | None:
+        """A tenant's or an identity's tags, read at the sweep's pace; None once it is gone."""
+        await self._pace.wait()
+        return await (ses.tenant_tags(name) if kind == "tenant" else ses.identity_tags(name))
 
 
-async def _tags_of(ses: SesGateway, kind: str, name: str) -> dict[str, str] | None:
-    """A tenant's or an identity's tags; None once it is gone."""
-    return await (ses.tenant_tags(name) if kind == "tenant" else ses.identity_tags(name))
+def _sweepable(tags: dict[str, str], *, cutoff: datetime, deployment: str) -> bool:
+    if tags.get(TAG_DEPLOYMENT) != deployment:
+        return False  # untagged, or another deployment's: never touched
+    return _created_at(tags) < cutoff
 
 
 def _created_at(tags: dict[str, str]) -> datetime:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.db.clock import database_now
 from email_channels.db.driver import DriverPool
-from email_channels.errors import Conflict
+from email_channels.errors import MAX_REFERENCES, Conflict, Reference
 from email_channels.pagination import AnyRow, Cursor, keyset_query
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.use_cases.models import UseCase
@@ -381,8 +381,8 @@ async def claim_delete(
     setup_id: uuid.UUID,
     token: uuid.UUID,
     seconds: float,
-) -> tuple[SesSetup | None, DeleteClaim, bool]:
-    """Mark the setup `deleting` under a lease: (setup, outcome, referenced by use cases).
+) -> tuple[SesSetup | None, DeleteClaim, list[Reference]]:
+    """Mark the setup `deleting` under a lease: (setup, outcome, the use cases using it).
 
     An active setup is claimed; a `deleting` one only once its holder's lease has expired
     (a delete that died is taken over, one that runs is not joined). The UPDATE comes first
@@ -418,11 +418,15 @@ async def claim_delete(
         busy = await session.scalar(
             select(exists().where(mine, SesSetup.state == SetupState.DELETING.value))
         )
-        return None, DeleteClaim.IN_PROGRESS if busy else DeleteClaim.NOT_FOUND, False
-    referenced = bool(
-        await session.scalar(select(exists().where(UseCase.ses_setup_id == setup_id)))
+        return None, DeleteClaim.IN_PROGRESS if busy else DeleteClaim.NOT_FOUND, []
+    referenced = await session.execute(
+        select(UseCase.id, UseCase.name)
+        .where(UseCase.ses_setup_id == setup_id)
+        .order_by(UseCase.created_at, UseCase.id)
+        .limit(MAX_REFERENCES)
     )
-    return SesSetup(**row._asdict()), DeleteClaim.CLAIMED, referenced
+    references = [Reference(id=id_, name=name) for id_, name in referenced]
+    return SesSetup(**row._asdict()), DeleteClaim.CLAIMED, references
 
 
 async def claim_stale(

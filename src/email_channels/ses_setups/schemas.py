@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from email_channels.ses_setups.domains import normalise_domain
 
 TENANT_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ReputationPolicy = Literal["none", "standard", "strict"]
 
 
 class SesSetupCreate(BaseModel):
@@ -45,11 +46,35 @@ class SesSetupCreate(BaseModel):
             ),
         ),
     ] = "customer"
+    region: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="The SES region of the setup, one the deployment offers "
+            "(default: its first).",
+            examples=["eu-west-1"],
+        ),
+    ] = None
+    reputation_policy: Annotated[
+        ReputationPolicy | None,
+        Field(description="SES's managed reputation policy for the tenant (default: SES's)."),
+    ] = None
 
     @field_validator("domain_identity")
     @classmethod
     def _normalise_domain(cls, value: str) -> str:
         return normalise_domain(value)
+
+
+class SesSetupUpdate(BaseModel):
+    """What a PATCH may change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reputation_policy: ReputationPolicy = Field(
+        description="SES's managed reputation policy for the tenant."
+    )
 
 
 class SesSetupVerify(BaseModel):
@@ -88,12 +113,30 @@ class SesStatus(BaseModel):
     checked_at: datetime | None = Field(description="The worker's last refresh; null: never.")
 
 
+class Sending(BaseModel):
+    status: Literal["enabled", "paused"]
+    paused_by: Literal["workspace", "ses"] | None = Field(
+        description="Who paused sending: the workspace, or SES's reputation management."
+    )
+    cause: str | None = Field(description="Why sending is paused, when SES says.")
+    reputation_policy: ReputationPolicy | None = Field(
+        description="SES's managed reputation policy of the tenant; null: not read yet."
+    )
+    reputation_impact: Literal["low", "high"] | None = Field(
+        description="The impact of the worst reputation finding active; null: none."
+    )
+    checked_at: datetime | None = Field(description="The last read from SES; null: never.")
+
+
 class SesSetupDetail(SesSetupListItem):
     dns_mode: Literal["customer", "delegated"]
     dns_records: list[DnsRecord] = Field(
         description="For a delegated setup, the NS records to publish come first."
     )
     ses_status: SesStatus = Field(description="SES's own verdict, refreshed by the worker.")
+    sending: Sending = Field(
+        description="Whether the tenant may send, from SES's reputation entity of it."
+    )
 
 
 class SesSetupPage(BaseModel):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
+from email_channels.db.installation import DeploymentTag
 from email_channels.errors import FieldError, InvalidInput, NotFound
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.dns.direct import DirectDns
 from email_channels.integrations.dns_publisher import DnsPublisher
 from email_channels.integrations.ses import SesRegions
+from email_channels.pacing import Pacer
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
@@ -25,7 +28,8 @@ from email_channels.ses_setups.models import DnsMode, SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
 from email_channels.ses_setups.records import ExpectedRecord
 from email_channels.ses_setups.schedule import Schedule
-from email_channels.ses_setups.schemas import SesSetupCreate
+from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupUpdate
+from email_channels.ses_setups.sending import SendingControl, sending_json
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
 from email_channels.ses_setups.zones import (
     SetupZones,
@@ -74,6 +78,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
         "created_at": setup.created_at,
         "updated_at": setup.updated_at,
         "ses_status": ses_status_json(setup),
+        "sending": sending_json(setup),
     }
 
 
@@ -107,9 +112,12 @@ class SesSetupService:
         region: str,
         mail_from_subdomain: str,
         dns_lifetime: float,
-        deployment_id: str,
+        deployment_id: str | None,
         lease_seconds: float,
         schedule: Schedule | None = None,
+        inflight_horizon: float = 300.0,
+        ses_read_rate: float = 1.0,
+        offered_regions: Sequence[str] = (),
         publisher: DnsPublisher | None = None,
         direct: DirectDns | None = None,
     ) -> None:
@@ -118,24 +126,33 @@ class SesSetupService:
         self.schedule = schedule or Schedule()
         self._dns = dns
         self._direct = direct
-        self._region = region
+        # The regions a create may choose, the default first (AWS_REGIONS).
+        self.offered_regions = tuple(offered_regions) or (region,)
         self._mail_from_subdomain = mail_from_subdomain
         self._dns_lifetime = dns_lifetime
-        self.zones = SetupZones(publisher=publisher, deployment_id=deployment_id)
+        # Every SES read of the background work (status refreshes, reconcile, the sweep)
+        # shares one pace: SES_STATUS_RATE calls a second per process.
+        self.ses_reads = Pacer(ses_read_rate)
+        # Unset: the installation id, read from the database on first use.
+        deployment = DeploymentTag(db=db, configured=deployment_id)
+        self.zones = SetupZones(publisher=publisher, deployment=deployment)
         self.lifecycle = SetupLifecycle(
             db=db,
             ses=ses,
             zones=self.zones,
-            deployment_id=deployment_id,
+            deployment=deployment,
             lease_seconds=lease_seconds,
+            inflight_horizon=inflight_horizon,
         )
         self.reconciler = Reconciler(
             db=db,
             ses=ses,
             lifecycle=self.lifecycle,
-            deployment_id=deployment_id,
             default_region=region,
+            pace=self.ses_reads,
+            offered_regions=self.offered_regions,
         )
+        self.sending = SendingControl(db=db, ses=ses)
         # Public so that operators and tests can see what is in flight.
         self.checks: SingleFlight[dict[str, Any]] = SingleFlight()
 
@@ -143,6 +160,14 @@ class SesSetupService:
 
     async def create(self, *, workspace_id: str, request: SesSetupCreate) -> dict[str, Any]:
         """Provision tenant and identity in SES; answer the detail with records to publish."""
+        region = request.region or self.offered_regions[0]
+        if region not in self.offered_regions:
+            # Refused before SES is touched: nothing is made in any region.
+            offered = ", ".join(self.offered_regions)
+            raise InvalidInput(
+                "This deployment does not offer that region.",
+                errors=[FieldError(field="region", message=f"One of: {offered}.")],
+            )
         domain = request.domain_identity
         if request.dns_mode == DnsMode.DELEGATED.value:
             self._refuse_delegation(domain)
@@ -152,7 +177,7 @@ class SesSetupService:
             workspace_id=workspace_id,
             tenant_name=request.tenant_name,
             domain_identity=domain,
-            region=self._region,
+            region=region,
             mail_from_domain=f"{self._mail_from_subdomain}.{domain}",
             state=SetupState.PROVISIONING.value,
             state_changed_at=now,
@@ -169,6 +194,9 @@ class SesSetupService:
             ses_verified_for_sending=False,
             ses_dkim_status="PENDING",
             ses_mail_from_status="PENDING",
+            sending_status="enabled",
+            # Applied by the create itself; unset, SES's default shows after the first read.
+            reputation_policy=request.reputation_policy,
         )
         await self.lifecycle.create(setup)
         return detail_json(setup, [NOT_CHECKED] * len(expected_for(setup)))
@@ -198,6 +226,24 @@ class SesSetupService:
     async def delete(self, *, workspace_id: str, setup_id: uuid.UUID) -> None:
         """Tear down the SES resources, then forget the setup; refused while referenced."""
         await self.lifecycle.delete(workspace_id=workspace_id, setup_id=setup_id)
+
+    # --- sending: the tenant's reputation entity in SES (sending.py) ---------------------
+
+    async def set_sending(
+        self, *, workspace_id: str, setup_id: uuid.UUID, enabled: bool
+    ) -> dict[str, Any]:
+        """Pause (`enabled=False`) or resume the setup's sending; the detail as SES reports."""
+        setup = await self._visible(workspace_id=workspace_id, setup_id=setup_id)
+        stored = await self.sending.set_sending(setup, enabled=enabled)
+        return detail_json(stored, stored_results(stored))
+
+    async def update(
+        self, *, workspace_id: str, setup_id: uuid.UUID, request: SesSetupUpdate
+    ) -> dict[str, Any]:
+        """Apply a PATCH (the reputation policy); the detail as SES reports it."""
+        setup = await self._visible(workspace_id=workspace_id, setup_id=setup_id)
+        stored = await self.sending.set_policy(setup, policy=request.reputation_policy)
+        return detail_json(stored, stored_results(stored))
 
     # --- read ---------------------------------------------------------------------------
 

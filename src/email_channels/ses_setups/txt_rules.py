@@ -1,56 +1,125 @@
-"""The SPF and DMARC rules of a setup's records: parsing the TXT values that were found."""
+"""The SPF and DMARC rules of a setup's check: what the TXT values that were found mean."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
+from email_channels.integrations.dns import Observation
+from email_channels.ses_setups.dmarc import dmarc_fault, is_dmarc_record
 from email_channels.ses_setups.records import SPF_INCLUDE, ExpectedRecord
-
-# RFC 7208 4.5: "v=spf1" in any case, then a space or the end of the record.
-_SPF_RECORD = re.compile(r"v=spf1(?: |$)", re.IGNORECASE)
-# "+" is the default qualifier; only a passing include lets amazonses.com send.
-_SPF_INCLUDE = re.compile(rf"\+?{re.escape(SPF_INCLUDE)}\.?", re.IGNORECASE)
-_SPF_ALL = re.compile(r"[-+~?]?all", re.IGNORECASE)
-
-# RFC 7489: the tag name is case-insensitive, the version "DMARC1" is not.
-_DMARC_RECORD = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
-DMARC_POLICIES = ("none", "quarantine", "reject")
+from email_channels.ses_setups.spf import Query, SpfEvaluation, evaluate_spf, follow
+from email_channels.ses_setups.spf_syntax import Kind, is_spf_record, parse_record
 
 
-def spf_problem(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
-    """Why the TXT values at the MAIL FROM name do not let SES send, or None when they do."""
-    records = [value for value in found if _SPF_RECORD.match(value)]
+@dataclass(frozen=True, slots=True)
+class SpfVerdict:
+    """`problem` None: verified; else a mismatch, or unknown when `undecided`."""
+
+    problem: str | None
+    undecided: bool = False
+
+
+def spf_needs_lookups(found: tuple[str, ...], *, address: str) -> bool:
+    """True when the one SPF record in `found` has includes, a redirect or terms to look up."""
+    records = [value for value in found if is_spf_record(value)]
+    if len(records) != 1:
+        return False
+    return bool(evaluate_spf(records[0], domain=_name(address), answers={}).pending)
+
+
+async def spf_lookups(
+    found: tuple[str, ...],
+    *,
+    address: str,
+    ask: Callable[[list[Query]], Awaitable[Mapping[Query, Observation]]],
+) -> dict[Query, Observation]:
+    """The lookups that the includes and redirect of the one SPF record in `found` need."""
+    records = [value for value in found if is_spf_record(value)]
+    if len(records) != 1:
+        return {}
+    return await follow(records[0], domain=_name(address), ask=ask)
+
+
+def spf_verdict(
+    expected: ExpectedRecord, found: tuple[str, ...], answers: Mapping[Query, Observation]
+) -> SpfVerdict:
+    """Whether the TXT values at the MAIL FROM name let SES send, as receivers see them."""
+    records = [value for value in found if is_spf_record(value)]
     if not records:
-        return (
+        return SpfVerdict(
             f"None of the TXT records at {expected.address} is an SPF record (found "
             f"{_quoted(found)}): add a TXT record with the value {expected.record}."
         )
+    where = f"{expected.address} ({_quoted(records)})"
     if len(records) > 1:
-        return (
+        return SpfVerdict(
             f"{expected.address} has {len(records)} SPF records ({_quoted(records)}), which "
-            "receivers treat as a permanent error: merge them into one that contains "
-            f"{SPF_INCLUDE}."
+            f"receivers treat as a permanent error, so every receiver now fails SPF for "
+            f"{expected.address}: merge them into one that contains {SPF_INCLUDE}."
         )
-    terms = records[0].split()[1:]
-    include = next((i for i, term in enumerate(terms) if _SPF_INCLUDE.fullmatch(term)), None)
-    final = next((i for i, term in enumerate(terms) if _SPF_ALL.fullmatch(term)), None)
-    if include is not None and (final is None or include < final):
-        return None
-    if include is not None and final is not None:
+    evaluation = evaluate_spf(records[0], domain=_name(expected.address), answers=answers)
+    if evaluation.permerror is not None:
+        fix = (
+            "remove the terms you no longer need, or replace an include by the addresses it "
+            "stands for"
+            if evaluation.over_limit
+            else "correct that term or remove it"
+        )
+        return SpfVerdict(
+            f"In the SPF record at {where}, {evaluation.permerror}: a permanent error, so "
+            f"every receiver now fails SPF for {expected.address}: {fix}."
+        )
+    undecided = _undecided(evaluation, where=where)
+    if undecided is not None:
+        return SpfVerdict(undecided, undecided=True)
+    if evaluation.authorises_ses:
+        return SpfVerdict(None)
+    return SpfVerdict(_not_authorised(records[0], where=where))
+
+
+def _undecided(evaluation: SpfEvaluation, *, where: str) -> str | None:
+    if evaluation.failed_lookup is not None:
+        term, name, detail = evaluation.failed_lookup
         return (
-            f"The SPF record at {expected.address} ({_quoted(records)}) has {terms[include]} "
-            f"after its {terms[final]} term, and receivers never evaluate the terms after all: "
-            f"move {SPF_INCLUDE} before {terms[final]}."
+            f"The DNS lookup of {name}, which {term} in the SPF record at {where} needs, failed "
+            f"({detail}), so nothing was changed: try again in a few minutes."
+        )
+    if evaluation.pending:
+        names = ", ".join(name for name, _ in evaluation.pending)
+        return (
+            f"The SPF record at {where} needs lookups of {names} that were not made, so "
+            "nothing was changed: try again in a few minutes."
+        )
+    return None
+
+
+def _not_authorised(record: str, *, where: str) -> str:
+    terms = parse_record(record)
+    final = next((i for i, term in enumerate(terms) if term.kind is Kind.ALL), None)
+    late = next(
+        (
+            term
+            for term in terms[(final or 0) + 1 :]
+            if term.kind is Kind.INCLUDE and term.target == "amazonses.com"
+        ),
+        None,
+    )
+    if final is not None and late is not None:
+        return (
+            f"The SPF record at {where} has {late.text} after its {terms[final].text} term, and "
+            f"receivers never evaluate the terms after all: move {SPF_INCLUDE} before "
+            f"{terms[final].text}."
         )
     return (
-        f"The SPF record at {expected.address} ({_quoted(records)}) does not include "
-        f"amazonses.com: add {SPF_INCLUDE} to it, before its all term."
+        f"The SPF record at {where} does not include amazonses.com, directly or through its "
+        f"includes or redirect: add {SPF_INCLUDE} to it, before its all term."
     )
 
 
 def dmarc_problem(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
     """Why the TXT values at `_dmarc` are not one DMARC policy record, or None when they are."""
-    records = [value for value in found if _DMARC_RECORD.match(value)]
+    records = [value for value in found if is_dmarc_record(value)]
     if not records:
         return (
             f"None of the TXT records at {expected.address} is a DMARC record (found "
@@ -61,32 +130,16 @@ def dmarc_problem(expected: ExpectedRecord, found: tuple[str, ...], domain: str)
             f"{expected.address} has {len(records)} DMARC records ({_quoted(records)}), "
             "so receivers ignore DMARC for your domain: delete all but one."
         )
-    policies = _dmarc_tags(records[0]).get("p", [])
-    where = f"{expected.address} ({_quoted(records)})"
-    if not policies:
-        return (
-            f"The DMARC record at {where} has no p= policy tag: add p=none (or quarantine/reject)."
-        )
-    if len(policies) > 1:
-        # RFC 6376 3.2, whose tag lists DMARC uses: a repeated tag makes the record invalid.
-        shown = " and ".join(f"p={policy}" for policy in policies)
-        return f"The DMARC record at {where} has {shown}: keep only one p= tag."
-    if policies[0].lower() not in DMARC_POLICIES:
-        return (
-            f"In the DMARC record at {where}, p={policies[0]} is not a DMARC policy: use none, "
-            "quarantine or reject."
-        )
-    return None
+    fault = dmarc_fault(records[0])
+    if fault is None:
+        return None
+    return (
+        f"The DMARC record at {expected.address} ({_quoted(records)}) {fault.problem}: {fault.fix}."
+    )
 
 
-def _dmarc_tags(record: str) -> dict[str, list[str]]:
-    """Tag name (lower case) to its values, in order; white space around ";" and "=" ignored."""
-    tags: dict[str, list[str]] = {}
-    for spec in record.split(";"):
-        name, equals, value = spec.partition("=")
-        if equals:
-            tags.setdefault(name.strip(" \t").lower(), []).append(value.strip(" \t"))
-    return tags
+def _name(name: str) -> str:
+    return name.rstrip(".").lower()
 
 
 def _quoted(values: list[str] | tuple[str, ...]) -> str:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from email_channels.integrations.dns import Observation, Outcome
 from email_channels.ses_setups.records import ExpectedRecord, Purpose
-from email_channels.ses_setups.txt_rules import dmarc_problem, spf_problem
+from email_channels.ses_setups.txt_rules import dmarc_problem, spf_verdict
 
 Query = tuple[str, str]  # (name, rdtype): lower case, no trailing dot
 
@@ -102,10 +102,29 @@ def evaluate(
         return RecordResult(was_verified, RecordStatus.UNKNOWN, (), reason)
     if primary.outcome is not Outcome.ANSWER or not primary.values:
         return _missing(expected, observations, domain=domain)
+    if expected.purpose is Purpose.SPF:
+        return _spf(expected, primary.values, observations, previous=previous)
     problem = _RULES[expected.purpose](expected, primary.values, domain)
     if problem is None:
         return RecordResult(True, RecordStatus.VERIFIED, primary.values, None)
     return RecordResult(False, RecordStatus.MISMATCH, primary.values, problem)
+
+
+def _spf(
+    expected: ExpectedRecord,
+    found: tuple[str, ...],
+    observations: Mapping[Query, Observation],
+    *,
+    previous: RecordResult | None,
+) -> RecordResult:
+    verdict = spf_verdict(expected, found, observations)
+    if verdict.undecided:
+        # An include that did not answer is a resolver hiccup too: the verdict stands.
+        was_verified = previous.verified if previous is not None else False
+        return RecordResult(was_verified, RecordStatus.UNKNOWN, found, verdict.problem)
+    if verdict.problem is None:
+        return RecordResult(True, RecordStatus.VERIFIED, found, None)
+    return RecordResult(False, RecordStatus.MISMATCH, found, verdict.problem)
 
 
 def _missing(
@@ -203,7 +222,6 @@ def _delegation(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -
 _RULES: dict[Purpose, Callable[[ExpectedRecord, tuple[str, ...], str], str | None]] = {
     Purpose.DKIM: _dkim,
     Purpose.MAIL_FROM_MX: _mail_from_mx,
-    Purpose.SPF: spf_problem,
     Purpose.INBOUND_MX: _inbound_mx,
     Purpose.DMARC: dmarc_problem,
     Purpose.DELEGATION: _delegation,

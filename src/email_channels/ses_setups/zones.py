@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from email_channels.db.engine import Database
+from email_channels.db.installation import DeploymentTag
 from email_channels.errors import AppError, ServiceUnavailable
 from email_channels.integrations.dns_publisher import DnsPublisher, Zone, ZoneRecord
 from email_channels.integrations.ses import TAG_CREATED_AT, TAG_DEPLOYMENT, Tags
@@ -83,9 +84,9 @@ def zone_contents(records: Sequence[ExpectedRecord]) -> list[ZoneRecord]:
 class SetupZones:
     """The zones of delegated setups at the deployment's publisher (None: none offered)."""
 
-    def __init__(self, *, publisher: DnsPublisher | None, deployment_id: str) -> None:
+    def __init__(self, *, publisher: DnsPublisher | None, deployment: DeploymentTag) -> None:
         self.publisher = publisher
-        self._deployment_id = deployment_id
+        self._deployment = deployment
 
     @property
     def offered(self) -> bool:
@@ -140,7 +141,7 @@ class SetupZones:
                     session,
                     event_type=EventType.REPAIRED,
                     setup=setup,
-                    details={"record": _record_json(record)},
+                    extra={"record": _record_json(record)},
                 )
         return broken
 
@@ -149,8 +150,9 @@ class SetupZones:
         if self.publisher is None:
             return []
         found: list[Zone] = []
+        deployment = await self._deployment.value()
         async for zone in self.publisher.zones():
-            if zone.setup_id is None or zone.tags.get(TAG_DEPLOYMENT) != self._deployment_id:
+            if zone.setup_id is None or zone.tags.get(TAG_DEPLOYMENT) != deployment:
                 continue  # not made by this deployment: never touched
             if _created_at(zone.tags) < cutoff:
                 found.append(zone)

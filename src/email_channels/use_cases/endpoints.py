@@ -27,7 +27,7 @@ Service = Annotated[UseCaseService, Depends(app_state("use_cases", UseCaseServic
     "",
     status_code=201,
     response_model=UseCaseOut,
-    responses=problems(*AUTHORISED, 409, 413),
+    responses=problems(*AUTHORISED, 409, 413, 415),
     summary="Create a use case",
 )
 async def create_use_case(

@@ -88,6 +88,8 @@ async def finish_attempt(
         "last_error": error,
         "next_attempt_at": None if retry_in is None else database_now(retry_in),
         "delivered_at": delivered_at,
+        # Delivered or failed for good: the retention purge counts from here.
+        "ended_at": None if status is DeliveryStatus.PENDING else database_now(),
         "lease_token": None,
         "lease_expires_at": None,
     }

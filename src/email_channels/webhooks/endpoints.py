@@ -33,7 +33,7 @@ Manager = Annotated[Principal, Requires(Permission.WEBHOOK_MANAGE)]
     "",
     status_code=201,
     response_model=WebhookCreated,
-    responses=problems(*AUTHORISED, 413),
+    responses=problems(*AUTHORISED, 413, 415),
     summary="Create a webhook",
 )
 async def create_webhook(principal: Manager, body: WebhookCreate, service: Service) -> Response:

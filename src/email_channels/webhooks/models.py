@@ -39,6 +39,7 @@ class Event(Base):
     """The outbox: written in the transaction of the change it reports."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_occurred_at", "occurred_at"),)  # the retention purge
 
     # The order events happened in (per setup, deliveries follow it).
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -73,6 +74,8 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When it was delivered or failed for good: the event is purged EVENT_RETENTION later.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # A worker's claim on the attempt in hand, on the database's clock.
     lease_token: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

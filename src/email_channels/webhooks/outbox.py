@@ -23,6 +23,8 @@ class EventType(StrEnum):
     SES_VERIFIED = "ses_setup.ses_verified"
     DELETED = "ses_setup.deleted"
     EXPIRED = "ses_setup.expired"
+    SENDING_PAUSED = "ses_setup.sending_paused"
+    SENDING_RESUMED = "ses_setup.sending_resumed"
     REPAIRED = "ses_setup.repaired"  # a managed record of a delegated setup written again
 
 
@@ -52,9 +54,14 @@ def setup_item_json(setup: Any) -> dict[str, Any]:
     }
 
 
-def _event_data(setup: Any) -> dict[str, Any]:
-    """An event's `data`: the workspace and the setup as the list shows it."""
-    return {"workspace_id": setup.workspace_id, "ses_setup": setup_item_json(setup)}
+def _event_data(setup: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event's `data`: the workspace and the setup as the list shows it (and `extra`, what
+    an event type adds: `by` and `cause` of a pause or resume)."""
+    return {
+        "workspace_id": setup.workspace_id,
+        "ses_setup": setup_item_json(setup),
+        **(extra or {}),
+    }
 
 
 def with_event_sql(change_sql: str, *, parameters: int) -> str:
@@ -102,7 +109,7 @@ async def record_event(
     event_type: EventType,
     setup: Any,
     occurred_at: datetime | None = None,
-    details: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """Write one event about `setup` and a pending delivery to each subscribed webhook.
 
@@ -121,7 +128,7 @@ async def record_event(
             setup_id=setup.id,
             type=event_type.value,
             occurred_at=now,
-            data={**_event_data(setup), **(details or {})},
+            data=_event_data(setup, extra),
         )
         .returning(Event.seq)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,6 +13,8 @@ TAG_DEPLOYMENT = "email-channels:deployment"
 TAG_CREATED_AT = "email-channels:created-at"
 
 Tags = Mapping[str, str]
+# Awaited before a call that only reads (a list page), to keep within SES's rate limits.
+Pace = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,35 @@ class IdentityStatus:
     verified_for_sending: bool
     dkim_status: str
     mail_from_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reputation:
+    """A tenant's reputation entity (GetReputationEntity), in SES's values."""
+
+    customer_status: str  # ENABLED | REINSTATED | DISABLED: what the account owner set
+    customer_cause: str | None
+    ses_status: str  # what SES's own management set
+    ses_cause: str | None
+    policy: str | None  # the managed policy's name: none | standard | strict
+    impact: str | None  # LOW | HIGH: the worst reputation finding active
+
+
+REPUTATION_POLICIES = ("none", "standard", "strict")
+
+
+def policy_arn(*, tenant_arn: str, policy: str) -> str:
+    """The ARN of SES's managed reputation policy `policy` in the tenant's region."""
+    parts = tenant_arn.split(":")
+    if len(parts) < 6 or parts[2] != "ses":
+        raise ValueError(f"not an SES tenant ARN: {tenant_arn!r}")
+    return f"arn:{parts[1]}:ses:{parts[3]}:aws:reputation-policy/{policy}"
+
+
+def policy_name(arn: str | None) -> str | None:
+    """The name of a managed policy from its ARN; None for anything else."""
+    name = (arn or "").rpartition(":reputation-policy/")[2]
+    return name if name in REPUTATION_POLICIES else None
 
 
 class SesGateway(Protocol):
@@ -70,12 +101,26 @@ class SesGateway(Protocol):
 
     async def delete_tenant(self, tenant_name: str) -> None: ...
 
-    def tenant_names(self) -> AsyncIterator[str]:
-        """Every tenant of the account in this region, page by page."""
+    async def get_reputation(self, tenant_arn: str) -> Reputation | None:
+        """The tenant's reputation entity; None when there is no such tenant."""
         ...
 
-    def domain_identities(self) -> AsyncIterator[str]:
-        """Every domain identity of the account in this region, page by page."""
+    async def set_sending(self, *, tenant_arn: str, enabled: bool) -> None:
+        """Set the tenant's customer-managed sending status (ENABLED or DISABLED)."""
+        ...
+
+    async def set_reputation_policy(self, *, tenant_arn: str, policy: str) -> None:
+        """Apply SES's managed reputation policy `policy` (none, standard, strict)."""
+        ...
+
+    def tenant_names(self, *, pace: Pace | None = None) -> AsyncIterator[str]:
+        """Every tenant of the account in this region, page by page (`pace` awaited before
+        each page is asked for)."""
+        ...
+
+    def domain_identities(self, *, pace: Pace | None = None) -> AsyncIterator[str]:
+        """Every domain identity of the account in this region, page by page (`pace` as for
+        `tenant_names`)."""
         ...
 
 
