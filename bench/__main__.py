@@ -24,11 +24,12 @@ from typing import Any
 import httpx
 
 from bench.database import database_url, drop_database, new_database_name, prepare_database
+from bench.first_check import QUERY_LOG, first_check_round_trips
 from bench.load import LoadResult
 from bench.processes import HarnessError, RunningServer, run_load, serving
 from bench.report import Measurement, Report, render_table, write_json
-from bench.scenarios import DNS_DELAY, pick_setups, resident_mb
-from bench.suite import one_pass, scale, targets
+from bench.scenarios import DNS_DELAY, detail_latencies, pick_setups, resident_mb
+from bench.suite import one_pass, s2_targets, scale, targets
 from bench.targets import Target, render_targets
 from bench.upstreams import delayed_dns, sandbox, seed_sandbox
 
@@ -96,6 +97,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="S6 creates per round, alternating full and empty sandbox (100)",
     )
     parser.add_argument("--single-pass", action="store_true", help="skip S5's second pass of S2-S4")
+    parser.add_argument(
+        "--only-s2",
+        action="store_true",
+        help="run S2 and S9 alone (the DNS check's targets), nothing else",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args(argv)
     if args.warmup < 0:
@@ -166,7 +172,7 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
     quota = args.s6_seed + args.s6_creates + 2 * args.s3_creates
     print(f"bench: seeding the sandbox with {args.s6_seed} setups ...", file=sys.stderr)
     sandbox_state = log_dir / "sandbox.sqlite3"
-    seed_sandbox(sandbox_state, setups=args.s6_seed)
+    seed_sandbox(sandbox_state, setups=1 if args.only_s2 else args.s6_seed)
     first = _list_path(seeded.workspace_id)
     server_lifetime = 6 * (args.warmup + args.duration) + 1800.0
     headers = {"Authorization": f"Bearer {seeded.api_key}"}
@@ -202,6 +208,16 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
                 duration=args.duration,
                 deep_page_number=deep_number if token is not None else None,
             )
+            if args.only_s2:
+                print("bench: S2 alone, detail with 50 ms DNS ...", file=sys.stderr, flush=True)
+                detail = detail_latencies(
+                    f"{service.url}/v1/{seeded.workspace_id}/channels/ses-setup",
+                    setup_id=setups.verified_id,
+                    api_key=seeded.api_key,
+                    requests=args.s2_requests,
+                )
+                rounds = first_check_round_trips(log_dir / QUERY_LOG, delay=DNS_DELAY)
+                return report, s2_targets(detail, first_check_rounds=rounds)
             for page, path in paths.items():
                 for server in (service, baseline):
                     _measure(
@@ -239,7 +255,10 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
             if not args.single_pass:
                 first_pass = replace(first_pass, resident_mb=resident_mb(service.pid))
                 second_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
-    return report, targets(report, first=first_pass, second=second_pass, s6=s6, args=args)
+    rounds = first_check_round_trips(log_dir / QUERY_LOG, delay=DNS_DELAY)
+    return report, targets(
+        report, first=first_pass, second=second_pass, s6=s6, args=args, first_check_rounds=rounds
+    )
 
 
 def _interrupt(signum: int, _: FrameType | None) -> None:

@@ -13,6 +13,12 @@ parsed and answered by dnspython once, its answer kept without the id, and every
 answered with its own id and the kept bytes, scheduled `--delay` after it arrived. A query that
 is not answered (an unknown name, S4's black hole, or a malformed packet) is remembered as
 such, so a retry costs no parse either.
+
+It speaks for the zone of S2's setup, as the zone's own server does:
+every answer has the AA flag, the zone's SOA, NS and the server's address are in the zone file
+with a TTL of an hour (a check keeps them, so that steady state is one round of queries), and
+an NS answer carries its glue. With `--query-log FILE` it writes the arrival time, name and
+type of the first QUERIES_LOGGED queries it gets, for the round trips of S9's first check.
 """
 
 from __future__ import annotations
@@ -23,16 +29,21 @@ import json
 import os
 import socket
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import dns.flags
 import dns.message
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
 TTL = 0  # no resolver may cache: every GET of S2 pays the delay
+ZONE_TTL = 3600  # the zone's SOA, NS and server address: kept by a check, as in production
+ZONE_TYPES = frozenset({dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.A})
+QUERIES_LOGGED = 256
 WATCH_INTERVAL = 0.5
 ID_BYTES = 2  # a DNS message starts with its 16-bit id
 MAX_KEPT = 65_536  # distinct queries whose answer (or silence) is kept
@@ -44,7 +55,9 @@ def load_zone(path: Path) -> dict[tuple[str, int], list[str]]:
     for name, rdtype, value in json.loads(path.read_text()):
         if rdtype == "TXT":
             text = '"' + value.replace('"', '\\"') + '"'
-        else:  # CNAME and MX name hosts: absolute, as in a zone file
+        elif rdtype in ("SOA", "A"):  # as written in the file
+            text = value
+        else:  # CNAME, MX and NS name hosts: absolute, as in a zone file
             text = value if value.endswith(".") else value + "."
         zone[(name.lower().rstrip("."), dns.rdatatype.from_text(rdtype))].append(text)
     return dict(zone)
@@ -53,9 +66,17 @@ def load_zone(path: Path) -> dict[tuple[str, int], list[str]]:
 class DelayedDns(asyncio.DatagramProtocol):
     """Answers known names after a delay; drops every other query."""
 
-    def __init__(self, zone: dict[tuple[str, int], list[str]], *, delay: float) -> None:
+    def __init__(
+        self,
+        zone: dict[tuple[str, int], list[str]],
+        *,
+        delay: float,
+        query_log: Path | None = None,
+    ) -> None:
         self._zone = zone
         self._delay = delay
+        self._query_log = query_log.open("a", buffering=1) if query_log is not None else None
+        self._logged = 0
         self._transport: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # The query's bytes after its id -> the answer's after its id; None: never answered.
@@ -66,6 +87,8 @@ class DelayedDns(asyncio.DatagramProtocol):
         self._loop = asyncio.get_running_loop()
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self._query_log is not None and self._logged < QUERIES_LOGGED:
+            self._log(data)
         key = data[ID_BYTES:]
         try:
             tail = self._answers[key]
@@ -77,6 +100,17 @@ class DelayedDns(asyncio.DatagramProtocol):
             return
         assert self._loop is not None
         self._loop.call_later(self._delay, self._transport.sendto, data[:ID_BYTES] + tail, addr)
+
+    def _log(self, data: bytes) -> None:
+        assert self._query_log is not None
+        self._logged += 1
+        try:
+            question = dns.message.from_wire(data).question[0]
+        except Exception:
+            return
+        name = question.name.to_text().lower().rstrip(".")
+        kind = dns.rdatatype.to_text(question.rdtype)
+        self._query_log.write(f"{time.monotonic():.6f} {name} {kind}\n")
 
     def _answer_after_id(self, data: bytes) -> bytes | None:
         """dnspython's answer to `data` without its id, or None for a query never answered."""
@@ -91,15 +125,25 @@ class DelayedDns(asyncio.DatagramProtocol):
         if values is None:
             return None  # the black hole of S4
         response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        ttl = ZONE_TTL if question.rdtype in ZONE_TYPES else TTL
         response.answer.append(
-            dns.rrset.from_text(question.name, TTL, dns.rdataclass.IN, question.rdtype, *values)
+            dns.rrset.from_text(question.name, ttl, dns.rdataclass.IN, question.rdtype, *values)
         )
+        if question.rdtype == dns.rdatatype.NS:  # the glue: no round for the server's address
+            for host in values:
+                glue = self._zone.get((host.lower().rstrip("."), dns.rdatatype.A))
+                if glue:
+                    rrset = dns.rrset.from_text(host, ZONE_TTL, dns.rdataclass.IN, "A", *glue)
+                    response.additional.append(rrset)
         return response.to_wire()[ID_BYTES:]
 
 
 async def serve(sock: socket.socket, zone: dict[tuple[str, int], list[str]], args: Any) -> None:
     loop = asyncio.get_running_loop()
-    await loop.create_datagram_endpoint(lambda: DelayedDns(zone, delay=args.delay), sock=sock)
+    await loop.create_datagram_endpoint(
+        lambda: DelayedDns(zone, delay=args.delay, query_log=args.query_log), sock=sock
+    )
     parent = os.getppid()
     for _ in range(int(args.max_seconds / WATCH_INTERVAL)):  # bounded: the harness's lifetime
         if os.getppid() != parent:
@@ -113,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zone", type=Path, required=True)
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--query-log", type=Path, default=None)
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.fd)
     if sock.getsockname()[0] != "127.0.0.1":

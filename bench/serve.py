@@ -45,6 +45,8 @@ def service_app(*, database_url: str, pool_size: int, ses_endpoint_url: str, dns
         ses_endpoint_url=ses_endpoint_url,
         # The bench's DNS server (bench/dns_server.py: S2, S4); the list never looks anything up.
         dns_nameservers=f"127.0.0.1:{dns_port}",  # as the environment spells it
+        # ... and the own server of S2's zone (section 11): the delay is on the zone's server.
+        dns_authoritative_port=dns_port,
         # The limiter runs and costs what it costs, but one key at bench rates must not be
         # refused: the bench measures answers, not 429s.
         rate_limit=BENCH_RATE_LIMIT,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.first_check import QUERY_LOG
 from bench.processes import REPOSITORY, HarnessError, child_environment, stop_process
 from email_channels.sandbox.state import (
     Association,
@@ -29,7 +30,7 @@ from email_channels.sandbox.state import (
     record_to_json,
 )
 from email_channels.sandbox.store import Row, StateStore
-from email_channels.ses_setups.records import ExpectedRecord
+from email_channels.ses_setups.records import ExpectedRecord, Purpose
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -140,9 +141,20 @@ def sandbox(
 def delayed_dns(
     records: list[ExpectedRecord], *, delay: float, log_dir: Path, max_seconds: float
 ) -> Iterator[int]:
-    """The DNS server answering `records` after `delay` and nothing else; its UDP port."""
+    """The DNS server answering `records` after `delay` and nothing else; its UDP port.
+
+    It is also the own server of the setup's zone (the setup's domain, at its apex): the
+    zone's SOA, NS and the server's address come from it, and the service asks it the records
+    at DNS_AUTHORITATIVE_PORT, the same port. `log_dir/dns-queries.log` gets its first queries.
+    """
     zone = log_dir / "zone.json"
-    zone.write_text(json.dumps([[r.address, r.type, r.record] for r in records]))
+    domain = next(r.address for r in records if r.purpose is Purpose.INBOUND_MX)
+    apex = [
+        [domain, "SOA", f"ns.{domain}. hostmaster.{domain}. 1 3600 600 86400 300"],
+        [domain, "NS", f"ns.{domain}"],
+        [f"ns.{domain}", "A", "127.0.0.1"],
+    ]
+    zone.write_text(json.dumps([*apex, *([r.address, r.type, r.record] for r in records)]))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -156,6 +168,7 @@ def delayed_dns(
                     f"--zone={zone}",
                     f"--delay={delay}",
                     f"--max-seconds={max_seconds}",
+                    f"--query-log={log_dir / QUERY_LOG}",
                 ],
                 pass_fds=[sock.fileno()],
                 stdin=subprocess.DEVNULL,

@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.support.fixtures_bind",
+    "tests.support.source_dns",
     "tests.support.fixtures_sandbox",
     "tests.support.fixtures_api",
     "tests.support.publishers",

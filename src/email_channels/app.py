@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from email_channels import __version__
 from email_channels.api_docs import install_api_docs
@@ -81,7 +82,10 @@ def create_app(
     app.add_middleware(FastReads)
     # A body too large is refused before anything but the request log looks at it.
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(ObservabilityMiddleware)  # added last: outermost
+    app.add_middleware(ObservabilityMiddleware)
+    # Added last: outermost. Behind a proxy listed in FORWARDED_ALLOW_IPS, the scheme and
+    # client address are the ones it forwards (the console's cookie is then `Secure`).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(operations_router)
     app.include_router(ses_setups_router)
     app.include_router(use_cases_router)

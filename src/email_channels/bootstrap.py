@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from email_channels.config import DnsPublisherKind, SesMode, Settings
+from email_channels.config import DnsCheck, DnsPublisherKind, SesMode, Settings
 from email_channels.db.engine import Database, create_engine
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from email_channels.integrations.ses import SesRegions
     from email_channels.observability.readiness import DatabaseProbe
     from email_channels.ses_setups.service import SesSetupService
+    from email_channels.ses_setups.source_check import SourceCheck
     from email_channels.use_cases.service import UseCaseService
     from email_channels.webhooks.service import WebhookService
     from email_channels.worker.loop import Worker
@@ -171,6 +172,28 @@ def open_publisher(settings: Settings, stack: AsyncExitStack) -> DnsPublisher | 
     return None
 
 
+def build_source_check(settings: Settings, lookup: DnsLookup) -> SourceCheck:
+    """The check of a setup's records: at the zones' own servers, or by the resolver alone.
+
+    `DNS_CHECK=authoritative` needs the resolver's addresses to find zones,
+    which only the production adapter has; any other lookup checks through itself.
+    """
+    from email_channels.integrations.dns.authoritative import ZoneServers
+    from email_channels.integrations.dns.resolver import DnsPythonLookup
+    from email_channels.integrations.dns.zones import ZoneDirectory
+    from email_channels.ses_setups.source_check import SourceCheck
+
+    if settings.dns_check is DnsCheck.RESOLVER or not isinstance(lookup, DnsPythonLookup):
+        return SourceCheck(lookup=lookup, lifetime=settings.dns_lifetime)
+    return SourceCheck(
+        lookup=lookup,
+        lifetime=settings.dns_lifetime,
+        timeout=settings.dns_timeout,
+        zones=ZoneDirectory(resolver_servers=lookup.servers, timeout=settings.dns_timeout),
+        servers=ZoneServers(port=settings.dns_authoritative_port, timeout=settings.dns_timeout),
+    )
+
+
 async def build_ses_setup_service(
     settings: Settings,
     database: Database,
@@ -181,7 +204,7 @@ async def build_ses_setup_service(
     join_running_sandbox: bool = False,
 ) -> SesSetupService:
     """The SES setup service with its adapters; what they hold is closed by `stack`."""
-    from email_channels.integrations.dns.direct import DirectDns
+    from email_channels.integrations.dns.referral import ReferralDns
     from email_channels.ses_setups.schedule import Schedule
     from email_channels.ses_setups.service import SesSetupService
 
@@ -190,11 +213,10 @@ async def build_ses_setup_service(
     return SesSetupService(
         db=database,
         ses=gateway,
-        dns=lookup,
+        dns=build_source_check(settings, lookup),
         region=settings.aws_region,
         offered_regions=settings.offered_regions,
         mail_from_subdomain=settings.mail_from_subdomain,
-        dns_lifetime=settings.dns_lifetime,
         deployment_id=settings.deployment_id,
         lease_seconds=lease_seconds(settings),
         inflight_horizon=settings.inflight_horizon,
@@ -206,8 +228,11 @@ async def build_ses_setup_service(
             unverify_after=settings.unverify_after,
         ),
         publisher=open_publisher(settings, stack),
-        direct=DirectDns(
-            lookup=lookup, port=settings.dns_authoritative_port, timeout=settings.dns_timeout
+        direct=ReferralDns(
+            lookup=lookup,
+            port=settings.dns_authoritative_port,
+            timeout=settings.dns_timeout,
+            lifetime=settings.dns_lifetime,
         ),
     )
 
@@ -261,7 +286,11 @@ async def open_api(
         ses_setups=ses_setups,
         use_cases=UseCaseService(db=database),
         idempotency=Idempotency(database),
-        webhooks=WebhookService(db=database, allow_private=settings.webhook_allow_private),
+        webhooks=WebhookService(
+            db=database,
+            allow_private=settings.webhook_allow_private,
+            per_workspace=settings.webhooks_per_workspace,
+        ),
         worker=worker,
     )
 

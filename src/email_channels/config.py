@@ -23,6 +23,11 @@ class DnsPublisherKind(StrEnum):
     ROUTE53 = "route53"
 
 
+class DnsCheck(StrEnum):
+    AUTHORITATIVE = "authoritative"  # ask the zone's own servers (docs/dns-verification.md)
+    RESOLVER = "resolver"  # ask DNS_NAMESERVERS only
+
+
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -77,7 +82,7 @@ class Settings(BaseSettings):
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
     dns_timeout: float = Field(default=2.0, gt=0)
     dns_lifetime: float = Field(default=4.0, gt=0)
-    # Where zones' own name servers listen (delegated setups' checks ask them directly).
+    dns_check: DnsCheck = DnsCheck.AUTHORITATIVE
     dns_authoritative_port: int = Field(default=53, ge=1, le=65535)
     upstream_timeout: float = Field(default=10.0, gt=0)
     # Tags this deployment's SES resources, so that `reconcile` sweeps only its own. Unset:
@@ -111,6 +116,10 @@ class Settings(BaseSettings):
     route53_endpoint_url: str | None = None
     # Seconds an event and its deliveries are kept after the last delivery ended.
     event_retention: float = Field(default=2592000.0, ge=0)
+    webhooks_per_workspace: int = Field(default=20, ge=0)
+    # Proxies whose X-Forwarded-Proto/-For are believed: comma-separated addresses or
+    # networks, or "*" (uvicorn's own syntax).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
 

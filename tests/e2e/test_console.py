@@ -53,13 +53,16 @@ def published_rows(page: Page) -> list[ExpectedRecord]:
     """The records as the page shows them, the way a person would copy them."""
     rows = []
     for row in page.locator("#dns-records tbody tr").all():
-        cells = row.locator("td")
+
+        def cell(label: str, row: Any = row) -> Any:
+            return row.locator(f"td[data-label='{label}']")
+
         rows.append(
             ExpectedRecord(
                 Purpose.DKIM,  # the purpose does not matter for publishing
-                cells.nth(0).inner_text().strip(),
-                cells.nth(1).locator("code").text_content().strip(),  # type: ignore[union-attr]
-                cells.nth(2).locator("code").text_content().strip(),  # type: ignore[union-attr]
+                cell("Type").inner_text().strip(),
+                cell("Name").locator("code").text_content().strip(),  # type: ignore[union-attr]
+                cell("Value").locator("code").text_content().strip(),  # type: ignore[union-attr]
             )
         )
     return rows
@@ -107,7 +110,7 @@ def test_sign_in_create_verify_download_and_delete(
     table = page.get_by_role("table", name="DNS records")
     expect(table).to_be_visible()
     headers = table.get_by_role("columnheader")
-    expect(headers).to_have_text(["Type", "Name", "Value", "Status"])
+    expect(headers).to_have_text(["Type", "Host", "Name", "Value", "Status"])
     expect(statuses(page)).to_have_text(["unknown"] * 7)
     expect(table).to_contain_text("Not checked yet")
     assert_accessible(page, axe_source)
@@ -144,6 +147,18 @@ def test_sign_in_create_verify_download_and_delete(
     assert_accessible(page, axe_source)
     screenshot(page, "setup-verified-phone")
     page.set_viewport_size(WIDE)
+
+    # The host to type, relative to the zone the check found, with its own copy button.
+    zone = dns_zone.server.zone_of(domain)
+    expect(page.locator(".records-zone")).to_contain_text(f"zone {zone}")
+    mail_from_mx = page.locator("#dns-records tbody tr").filter(has_text="feedback-smtp")
+    mail_from_mx.get_by_role("button", name="Copy host", exact=True).click()
+    bounce = f"bounce.{domain.removesuffix('.' + zone)}"
+    assert page.evaluate("navigator.clipboard.readText()") == bounce
+    expect(mail_from_mx.get_by_role("button", name="Copied host", exact=True)).to_be_visible()
+    # "Verify now" renders the table afresh (the button no longer says "Copied").
+    page.get_by_role("button", name="Verify now").click()
+    expect(page.locator("button.copied")).to_have_count(0)
 
     # The zone file is a download, served as an attachment.
     with page.expect_download() as download_info:

@@ -37,6 +37,7 @@ async def test_create_answers_the_detail_with_the_seven_records(api: Api, sandbo
     assert detail["region"] == "us-east-1"
     assert detail["dns_verified"] is False
     assert detail["dns_checked_at"] is None
+    assert detail["dns_zone"] is None
     created = datetime.fromisoformat(detail["created_at"])
     assert created.utcoffset() is not None
     assert detail["updated_at"] == detail["created_at"]
@@ -77,6 +78,10 @@ def _pending(rtype: str, address: str, record: str, purpose: str) -> dict[str, A
         "status": "unknown",
         "found": [],
         "reason": "Not checked yet",
+        # Section 11: no zone is known before a check found it.
+        "host": None,
+        "nameservers": [],
+        "found_at": None,
         "managed": False,
     }
 

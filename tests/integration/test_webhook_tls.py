@@ -36,9 +36,9 @@ async def test_an_https_delivery_verifies_the_urls_name_at_the_checked_address(
 ) -> None:
     with Receiver(certificate="localhost") as receiver:
         url = receiver.url()  # https://localhost:PORT/hook
-        status, error = await deliverer._post(url, body=BODY, headers={"webhook-id": "evt_1"})
+        outcome = await deliverer._post(url, body=BODY, headers={"webhook-id": "evt_1"})
 
-    assert (status, error) == (204, None)
+    assert (outcome.status_code, outcome.error) == (204, None)
     [received] = receiver.received
     assert received.body == BODY
     assert received.headers["host"] == url.removeprefix("https://").removesuffix("/hook")
@@ -51,12 +51,30 @@ async def test_an_https_receiver_whose_certificate_names_another_host_gets_nothi
     deliverer: Deliverer,
 ) -> None:
     with Receiver(certificate="elsewhere.test") as receiver:
-        status, error = await deliverer._post(
-            receiver.url(), body=BODY, headers={"webhook-id": "evt_2"}
-        )
+        outcome = await deliverer._post(receiver.url(), body=BODY, headers={"webhook-id": "evt_2"})
 
+    status, error = outcome.status_code, outcome.error
     assert status is None
     assert error is not None
     assert error.startswith("Request failed: ConnectError")
     assert "certificate" in error.lower()
     assert receiver.received == []
+
+
+async def test_connections_are_pooled_per_url_host_never_shared_between_two_names(
+    deliverer: Deliverer,
+) -> None:
+    with Receiver(keep_alive=True) as receiver:
+        port = receiver.url().split(":")[2].split("/")[0]
+        # Both names are loopback (RFC 6761): one address, two hosts.
+        for url in (
+            f"http://localhost:{port}/first",
+            f"http://other.localhost:{port}/second",
+            f"http://localhost:{port}/third",
+        ):
+            outcome = await deliverer._post(url, body=BODY, headers={"webhook-id": "evt_3"})
+            assert outcome.error is None, outcome
+    first, second, third = (receiver.on(path)[0] for path in ("/first", "/second", "/third"))
+    assert first.peer == third.peer  # the name's connection was kept and used again
+    assert second.peer != first.peer  # but never for another name at the same address
+    assert second.headers["host"] == f"other.localhost:{port}"

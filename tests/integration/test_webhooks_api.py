@@ -45,6 +45,23 @@ def fields(response: httpx.Response) -> list[str]:
         "https://user:pw@127.0.0.1/hook",
         "not a url",
         "https:///no-host",
+        # Special-purpose IPv6 spellings (section 13)
+        "https://[64:ff9b::a9fe:a9fe]/latest",
+        "https://[64:ff9b:1::808:808]/hook",
+        "https://[::127.0.0.1]/hook",
+        "https://[::a9fe:a9fe]/hook",
+        "https://[2002:a9fe:a9fe::1]/hook",
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+        "https://[fec0::1]/hook",
+        "https://[fd00::1]/hook",
+        # Control characters, spaces and hosts that do not parse
+        "https://hooks.example.com/\x01",
+        "https://hooks.example.com/a\r\nX-Injected: 1",
+        "https://hooks .example.com/hook",
+        "https://hooks.example.com/a b",
+        "https://hooks..example.com/hook",
+        "https://[::1/hook",
+        "https://exa$mple.com/hook",
     ],
 )
 async def test_private_or_malformed_urls_are_refused_without_allow_private(
@@ -54,6 +71,17 @@ async def test_private_or_malformed_urls_are_refused_without_allow_private(
     response = await create(api, headers, {"url": url}, ws=QUIET_WS)
     assert response.status_code == 422, response.text
     assert fields(response) == ["url"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "anything.localhost", "127.0.0.1.nip.invalid"])
+async def test_a_refusal_never_names_the_address_a_host_resolved_to(api: Api, host: str) -> None:
+    headers = await api.key(QUIET_WS, [Permission.WEBHOOK_MANAGE])
+    response = await create(api, headers, {"url": f"https://{host}/hook"}, ws=QUIET_WS)
+    assert response.status_code == 422, response.text
+    assert fields(response) == ["url"]
+    text = response.text.replace(host, "")
+    assert "127.0.0.1" not in text
+    assert "::1" not in text
 
 
 async def test_create_answers_the_secret_once_and_reads_never_show_it(api: Api) -> None:

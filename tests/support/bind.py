@@ -69,13 +69,21 @@ def _escape(part: bytes) -> str:
 
 
 class BindServer:
-    """One `named` process serving test zones on 127.0.0.1 at a free port."""
+    """One `named` process serving test zones on a loopback address (127.0.0.1) at a port."""
 
-    def __init__(self, workdir: Path, *, named: str, zones: Iterable[str] = ("example.test",)):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        named: str,
+        zones: Iterable[str] = ("example.test",),
+        host: str = HOST,
+        port: int | None = None,
+    ):
         self.workdir = workdir
         self.named = named
-        self.host = HOST
-        self.port = _free_port()
+        self.host = host
+        self.port = port or _free_port()
         self._zones: dict[str, ZoneMode] = dict.fromkeys(zones, ZoneMode.SERVING)
         self._process: subprocess.Popen[bytes] | None = None
         self._paused = False
@@ -318,7 +326,7 @@ options {{
     pid-file "{d}/named.pid";
     session-keyfile "{d}/session.key";
     managed-keys-directory "{d}";
-    listen-on port {self.port} {{ {HOST}; }};
+    listen-on port {self.port} {{ {self.host}; }};
     listen-on-v6 {{ none; }};
     recursion no;
     dnssec-validation no;
@@ -349,7 +357,7 @@ logging {{
             return
         path.write_text(
             f"$TTL 60\n@ IN SOA ns.{origin}. hostmaster.{origin}. 1 60 60 600 60\n"
-            f"@ IN NS ns.{origin}.\nns IN A {HOST}\n"
+            f"@ IN NS ns.{origin}.\nns IN A {self.host}\n"
         )
 
     def _log_text(self) -> str:
@@ -367,7 +375,7 @@ def _zone_clause(origin: str, mode: ZoneMode) -> str:
     extra = "allow-query { none; };" if mode is ZoneMode.REFUSED else ""
     return (
         f'zone "{origin}" {{ type primary; file "{origin}.db"; '
-        f"allow-update {{ {HOST}; }}; {extra} }};"
+        f"allow-update {{ 127.0.0.0/8; }}; {extra} }};"
     )
 
 

@@ -108,6 +108,7 @@ def console_server(
         ses_mode="aws",
         ses_endpoint_url=sandbox_server.endpoint_url,
         dns_nameservers=dns_nameservers,
+        dns_authoritative_port=int(dns_nameservers.rsplit(":", 1)[1]),
         dns_timeout=1.0,
         dns_lifetime=2.0,
         upstream_timeout=5.0,

@@ -161,6 +161,8 @@ async def api(
         "ses_mode": "aws",
         "ses_endpoint_url": sandbox.endpoint_url,
         "dns_nameservers": dns_nameservers,
+        # The test BIND is also the own server of the zone the test domains live in.
+        "dns_authoritative_port": int(dns_nameservers.rsplit(":", 1)[1]),
         "dns_timeout": 1.0,
         "dns_lifetime": 2.0,
         "upstream_timeout": 3.0,

@@ -43,6 +43,10 @@ def service_environment(**settings: str) -> dict[str, str]:
     )
     # `reconcile` paces its SES reads by it (1 a second by default): a test's few need no wait.
     settings.setdefault("ses_status_rate", "100")
+    # A test's resolver (its BIND) is also the own server of the test zones (section 11).
+    nameservers = settings.get("dns_nameservers", "")
+    if nameservers.count(":") == 1 and "," not in nameservers:
+        settings.setdefault("dns_authoritative_port", nameservers.rsplit(":", 1)[1])
     env.update({f"EMAIL_CHANNELS_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -30,6 +30,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int] | None = None  # the client's address and port: its connection
 
     @property
     def webhook_id(self) -> str:
@@ -41,7 +42,8 @@ class Received:
 
 
 # What the receiver does with request number n (1-based) on a path: an HTTP status to answer,
-# "redirect", "garbage" (not HTTP), "hang" (never answers) or "close" (drops the connection).
+# "redirect", "garbage" (not HTTP), "hang" (never answers), "close" (drops the connection) or
+# "endless" (200 with a body that never ends, until the client hangs up).
 Behaviour = Callable[[str, int], int | str]
 
 
@@ -54,16 +56,27 @@ class Receiver:
 
     `certificate`: the name of a certificate in tests/support/tls/ (`localhost`,
     `elsewhere.test`); the receiver then speaks HTTPS with it, its URL names `localhost`, and
-    `server_names` lists the TLS server name (SNI) of each connection.
+    `server_names` lists the TLS server name (SNI) of each connection. `keep_alive`: answer
+    in HTTP/1.1, keeping connections open between requests.
     """
 
-    def __init__(self, behaviour: Behaviour = always_ok, *, certificate: str | None = None) -> None:
+    def __init__(
+        self,
+        behaviour: Behaviour = always_ok,
+        *,
+        certificate: str | None = None,
+        keep_alive: bool = False,
+    ) -> None:
         self.behaviour = behaviour
         self.received: list[Received] = []
         self.server_names: list[str | None] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.hung_up = threading.Event()  # a client closed an endless answer
+        handler = self._handler()
+        if keep_alive:  # HTTP/1.1: a connection serves several requests
+            handler.protocol_version = "HTTP/1.1"
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._scheme = "http"
         if certificate is not None:
@@ -133,7 +146,12 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver._lock:
                     receiver.received.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            peer=self.client_address[:2],
+                        )
                     )
                     number = sum(1 for r in receiver.received if r.path == self.path)
                 action = receiver.behaviour(self.path, number)
@@ -142,6 +160,9 @@ class Receiver:
                     return
                 if action == "close":
                     self.close_connection = True
+                    return
+                if action == "endless":
+                    self._endless_body()
                     return
                 if action == "garbage":
                     self.wfile.write(b"this is not HTTP\r\n\r\n")
@@ -154,6 +175,18 @@ class Receiver:
                     self.send_response(action)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def _endless_body(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.end_headers()  # no length: the body lasts until the connection closes
+                self.close_connection = True
+                chunk = b"x" * 65536
+                try:
+                    while not receiver._release.is_set():
+                        self.wfile.write(chunk)
+                except OSError:
+                    receiver.hung_up.set()
 
         return Handler
 

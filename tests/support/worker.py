@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from email_channels.bootstrap import build_worker
+from email_channels.worker.loop import Worker
 from tests.support.fixtures_api import Api
 from tests.support.sandbox import SandboxThread
 
@@ -28,7 +29,7 @@ FAST_WORKER = {
 
 
 @asynccontextmanager
-async def running_worker(api: Api) -> AsyncIterator[None]:
+async def running_worker(api: Api) -> AsyncIterator[Worker]:
     """One worker on the API's database, SES and DNS, until the block ends."""
     async with AsyncExitStack() as stack:
         service = api.app.state.ses_setups
@@ -41,7 +42,7 @@ async def running_worker(api: Api) -> AsyncIterator[None]:
         )
         task = asyncio.create_task(worker.run())
         try:
-            yield
+            yield worker
         finally:
             worker.stop()
             await asyncio.wait_for(task, timeout=30)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rdataclass
@@ -57,6 +58,7 @@ def _dnspython_answer(wire: bytes, values: list[str]) -> bytes:
     query = dns.message.from_wire(wire)
     question = query.question[0]
     response = dns.message.make_response(query)
+    response.flags |= dns.flags.AA  # it speaks for the zone, as its own server
     response.answer.append(
         dns.rrset.from_text(question.name, TTL, dns.rdataclass.IN, question.rdtype, *values)
     )

@@ -17,6 +17,7 @@ structlog.contextvars.bind_contextvars(request_id="rid-1")
 logging.getLogger("uvicorn.error").info("Started server process [%d]", 1)
 logging.getLogger("alembic.runtime.migration").info("Running upgrade -> 0001")
 logging.getLogger("uvicorn.access").info("must not appear")
+logging.getLogger("httpx").info('HTTP Request: POST https://hooks.example.com/in?token=must-not-appear')
 warnings.warn("something is deprecated", UserWarning)
 get_logger("email_channels.test").info("ours", answer=42)
 try:
@@ -46,6 +47,7 @@ def test_json_format_writes_one_object_per_line_for_every_source() -> None:
     events = {record["event"]: record for record in records}
     assert set(events) >= {"Started server process [1]", "Running upgrade -> 0001", "ours"}
     assert "must not appear" not in events
+    assert not [record for record in records if "must-not-appear" in record["event"]]
     [warning] = [r for r in records if r["logger"] == "py.warnings"]
     assert "something is deprecated" in warning["event"]
     assert events["ours"]["answer"] == 42

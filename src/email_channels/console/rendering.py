@@ -103,7 +103,17 @@ def environment() -> jinja2.Environment:
     env.filters["when"] = when
     env.filters["iso"] = iso
     env.filters["breakable"] = breakable
+    env.filters["duration"] = duration
     return env
+
+
+def duration(seconds: int) -> str:
+    """Seconds as a person reads them: "45 seconds", "5 minutes", "3 hours"."""
+    if seconds >= 7200 and seconds % 3600 == 0:
+        return f"{seconds // 3600} hours"
+    if seconds >= 120:
+        return f"{round(seconds / 60)} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 def render(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from email_channels.auth.permissions import Permission
+from email_channels.auth.rate_limit import TooManyRequests
 from email_channels.console.flash import Flash, read_flash
 from email_channels.console.forms import CreateForm, form_values, safe_next_path
 from email_channels.console.rendering import (
@@ -17,6 +18,7 @@ from email_channels.console.rendering import (
     form_page,
     render,
     see_other,
+    sign_in_page,
     with_security_headers,
 )
 from email_channels.console.session import (
@@ -106,6 +108,9 @@ async def sign_in_submit(request: Request) -> Response:
             await sign_in(request, secret)
         except Unauthorized as refused:
             error = refused.detail
+        except TooManyRequests as refused:
+            # Not a state change: the page says so where it stands, with the 429 status.
+            return sign_in_page(request, error=refused.detail, next_path=next_path, status=429)
     if error is not None:
         return see_other(request, next_path, flash=Flash(error=error), secret=expected)
     response = see_other(request, next_path)

@@ -19,10 +19,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from email_channels.auth.permissions import Permission
+from email_channels.auth.rate_limit import enforce_rate_limit
 from email_channels.auth.repository import KeyGrant
 from email_channels.auth.service import Principal, authenticate, authorise
 from email_channels.db.engine import Database
 from email_channels.errors import AppError, Forbidden, Unauthorized
+from email_channels.observability.middleware import identify_caller
 
 CONSOLE_PATH = "/console"
 SESSION_COOKIE = "email_channels_console"
@@ -100,17 +102,29 @@ async def signed_in(request: Request) -> ConsoleSession:
         grant = await authenticate(_database(request), secret=secret)
     except Unauthorized as error:
         raise SignInRequired(f"{error.detail} Sign in with another key.", rejected=True) from error
+    await _count_request(request, grant)
     session = ConsoleSession(grant=grant, csrf_token=csrf_token_for(secret), secret=secret)
     request.state.console_session = session  # for the error pages, which show "Sign out"
     return session
 
 
+async def _count_request(request: Request, grant: KeyGrant) -> None:
+    """The console is the API: its requests name the key in the access line and count
+    against the key's rate limit (429 over it), as the API's do."""
+    identify_caller(request, grant.key_id, workspace_id=grant.workspace_id)
+    await enforce_rate_limit(request, grant.key_id)
+
+
 async def sign_in(request: Request, secret: str) -> KeyGrant:
-    """Authenticate a key typed into the sign-in form (401 when it is not valid)."""
-    return await authenticate(_database(request), secret=secret.strip())
+    """Authenticate a key typed into the sign-in form (401 invalid, 429 over its limit)."""
+    grant = await authenticate(_database(request), secret=secret.strip())
+    await _count_request(request, grant)
+    return grant
 
 
 def _secure(request: Request) -> bool:
+    # https as the client sees it: behind a proxy listed in FORWARDED_ALLOW_IPS, its
+    # X-Forwarded-Proto (applied to the scope by the proxy headers middleware).
     return request.url.scheme == "https"
 
 

@@ -47,7 +47,9 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 15}
     if url.database not in (None, "", ":memory:"):
         kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=30)
-    engine = create_async_engine(url, **kwargs)
+    # A failing statement's error (and so its log line) never carries the bound parameters:
+    # they hold webhook secrets, key hashes and whatever a client sent.
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if url.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -107,6 +107,9 @@ def configure_logging(log_format: LogFormat, *, level: int = logging.INFO) -> No
     access.propagate = False
     # Alembic announces each of its plugins at INFO on every start; its migrations stay.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx writes each webhook request's full URL at INFO: a receiver's URL often carries its
+    # own token in the query, and the address the guard resolved. Our delivery line suffices.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.captureWarnings(True)
     # What no processor here renders, the standard library need not gather for every record:
     # the caller's frame (a walk up the stack per line), the thread and the process names.

@@ -32,6 +32,7 @@ WORKSPACE_ID_LOG_LENGTH = 64  # a path segment is the client's text: log no more
 
 # Keys in the request state (`request.state.<key>`) that the auth dependency fills in.
 API_KEY_ID = "api_key_id"
+WORKSPACE_ID = "workspace_id"  # the key's workspace, where the path names none (the console)
 RESPONSE_HEADERS = "response_headers"  # headers to add to the answer, e.g. RateLimit-*
 
 access_log = get_logger("email_channels.access")
@@ -81,9 +82,14 @@ def _duration_histogram(method: str, route: str) -> Any:
     return HTTP_REQUEST_DURATION.labels(method=method, route=route)
 
 
-def identify_caller(request: Request, key_id: uuid.UUID) -> None:
-    """Name the authenticated key in the access line and in every later line of the request."""
+def identify_caller(
+    request: Request, key_id: uuid.UUID, *, workspace_id: str | None = None
+) -> None:
+    """Name the authenticated key (and, where the path names none, its workspace) in the
+    access line and in every later line of the request."""
     request.state.api_key_id = key_id
+    if workspace_id is not None:
+        setattr(request.state, WORKSPACE_ID, workspace_id)
     structlog.contextvars.bind_contextvars(api_key_id=str(key_id))
 
 
@@ -134,7 +140,7 @@ class ObservabilityMiddleware:
                 route=route,
                 status=status,
                 duration_ms=round(duration * 1000, 2),
-                workspace_id=_workspace_id(scope),
+                workspace_id=_workspace_id(scope) or state.get(WORKSPACE_ID),
                 api_key_id=str(api_key_id) if api_key_id is not None else None,
             )
             # The caller's context outlives the request when the app is called in-process.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from email_channels.integrations.dns import Observation
-from email_channels.integrations.dns.direct import DirectDns
+from email_channels.integrations.dns.referral import ReferralDns
 from email_channels.ses_setups.dns_check import check_records
 from email_channels.ses_setups.records import ExpectedRecord, Purpose
 from email_channels.ses_setups.verification import RecordResult, evaluate
@@ -20,7 +20,7 @@ from email_channels.ses_setups.verification import RecordResult, evaluate
 class _AtServers:
     """A DnsLookup that asks the given servers directly."""
 
-    def __init__(self, direct: DirectDns, servers: Sequence[str]) -> None:
+    def __init__(self, direct: ReferralDns, servers: Sequence[str]) -> None:
         self._direct = direct
         self._servers = servers
 
@@ -33,7 +33,7 @@ async def check_delegated(
     *,
     domain: str,
     zone_servers: Sequence[str],
-    direct: DirectDns,
+    direct: ReferralDns,
     lifetime: float,
     previous: Sequence[RecordResult],
 ) -> list[RecordResult]:

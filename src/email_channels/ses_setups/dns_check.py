@@ -52,7 +52,7 @@ async def _check_records(
     previous: Sequence[RecordResult] | None,
 ) -> list[RecordResult]:
     deadline = asyncio.get_running_loop().time() + lifetime
-    observations = await _observe([primary_query(r) for r in expected], lookup, deadline)
+    observations = await observe([primary_query(r) for r in expected], lookup, deadline)
     # A second round only for records that were not found, to name the likely mistake; a fully
     # correct domain never gets here, so it costs exactly one query per record.
     diagnostics = [
@@ -63,11 +63,11 @@ async def _check_records(
     unasked = [q for q in diagnostics if q not in observations]
     # The includes and redirect of an SPF record, asked beside the diagnostics: the default
     # record has none, so a correct domain still costs one query per record.
-    spf = [r for r in expected if r.purpose is SPF and _spf_needs_lookups(r, observations)]
+    spf = [r for r in expected if r.purpose is SPF and spf_needs_more(r, observations)]
     if unasked or spf:
         for answers in await asyncio.gather(
-            _observe(unasked, lookup, deadline),
-            *(_spf_lookups(record, observations, lookup, deadline) for record in spf),
+            observe(unasked, lookup, deadline),
+            *(spf_answers(record, observations, lookup, deadline) for record in spf),
         ):
             observations |= answers
     return [
@@ -86,7 +86,7 @@ def check_complete(results: Sequence[RecordResult]) -> bool:
     return all(result.status is not RecordStatus.UNKNOWN for result in results)
 
 
-async def _observe(
+async def observe(
     queries: Iterable[Query], lookup: DnsLookup, deadline: float
 ) -> dict[Query, Observation]:
     """Ask the distinct queries together; those unanswered at the deadline are failures."""
@@ -103,14 +103,15 @@ async def _observe(
     return dict(zip(distinct, observations, strict=True))
 
 
-def _spf_needs_lookups(record: ExpectedRecord, known: dict[Query, Observation]) -> bool:
+def spf_needs_more(record: ExpectedRecord, known: dict[Query, Observation]) -> bool:
+    """True when the SPF record found for `record` has includes or terms to look up."""
     primary = known.get(primary_query(record))
     if primary is None or primary.outcome is not Outcome.ANSWER:
         return False
     return spf_needs_lookups(primary.values, address=record.address)
 
 
-async def _spf_lookups(
+async def spf_answers(
     record: ExpectedRecord, known: dict[Query, Observation], lookup: DnsLookup, deadline: float
 ) -> dict[Query, Observation]:
     """What the includes, redirect and mechanisms of the SPF record need, asked concurrently."""
@@ -119,7 +120,7 @@ async def _spf_lookups(
     async def ask(queries: list[Query]) -> dict[Query, Observation]:
         answered = {query: known[query] for query in queries if query in known}
         rest = [query for query in queries if query not in answered]
-        return answered | await _observe(rest, lookup, deadline)
+        return answered | await observe(rest, lookup, deadline)
 
     return await spf_lookups(primary.values, address=record.address, ask=ask)
 

@@ -116,6 +116,12 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList(accept_unknown=True, only_icann=False)
 
 
+def organisational_domain(domain: str) -> str | None:
+    """The registrable domain of `domain` (RFC 7489's organisational domain), or None."""
+    found = _public_suffixes().privatesuffix(domain)
+    return str(found) if found else None
+
+
 def delegation_problem(domain: str) -> str | None:
     """Why `domain` cannot be delegated to this service, or None when it can."""
     registrable = _public_suffixes().privatesuffix(domain)

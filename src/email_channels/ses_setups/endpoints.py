@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -138,42 +139,43 @@ async def update_ses_setup(
     return json_response(detail)
 
 
-@router.post(
-    "/{setup_id}/pause",
-    response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 404, 409, 413, 502, 504),
-    summary="Pause an SES setup's sending",
-)
-async def pause_ses_setup(
-    principal: Annotated[Principal, Requires(Permission.CHANNEL_MANAGE)],
-    setup_id: uuid.UUID,
-    service: Service,
-    body: Annotated[SesSetupVerify | None, Body()] = None,
-) -> Response:
-    """Disable the tenant's sending in SES (idempotent); answer `sending` as SES reports it."""
-    detail = await service.set_sending(
-        workspace_id=principal.workspace_id, setup_id=setup_id, enabled=False
-    )
-    return json_response(detail)
+def _sending_endpoint(*, enabled: bool, name: str, doc: str) -> Callable[..., Awaitable[Response]]:
+    """The pause (`enabled` False) or resume route: one SES call, then the Detail."""
+
+    async def endpoint(
+        principal: Annotated[Principal, Requires(Permission.CHANNEL_MANAGE)],
+        setup_id: uuid.UUID,
+        service: Service,
+        body: Annotated[SesSetupVerify | None, Body()] = None,
+    ) -> Response:
+        detail = await service.set_sending(
+            workspace_id=principal.workspace_id, setup_id=setup_id, enabled=enabled
+        )
+        return json_response(detail)
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    return endpoint
 
 
-@router.post(
-    "/{setup_id}/resume",
-    response_model=SesSetupDetail,
-    responses=problems(*AUTHORISED, 404, 409, 413, 502, 504),
-    summary="Resume an SES setup's sending",
-)
-async def resume_ses_setup(
-    principal: Annotated[Principal, Requires(Permission.CHANNEL_MANAGE)],
-    setup_id: uuid.UUID,
-    service: Service,
-    body: Annotated[SesSetupVerify | None, Body()] = None,
-) -> Response:
-    """Enable the tenant's sending in SES again (idempotent); a pause by SES stays."""
-    detail = await service.set_sending(
-        workspace_id=principal.workspace_id, setup_id=setup_id, enabled=True
-    )
-    return json_response(detail)
+for _action, _enabled, _doc in (
+    (
+        "pause",
+        False,
+        "Disable the tenant's sending in SES (idempotent); answer `sending` as SES reports it.",
+    ),
+    (
+        "resume",
+        True,
+        "Enable the tenant's sending in SES again (idempotent); a pause by SES stays.",
+    ),
+):
+    router.post(
+        f"/{{setup_id}}/{_action}",
+        response_model=SesSetupDetail,
+        responses=problems(*AUTHORISED, 404, 409, 413, 502, 504),
+        summary=f"{_action.capitalize()} an SES setup's sending",
+    )(_sending_endpoint(enabled=_enabled, name=f"{_action}_ses_setup", doc=_doc))
 
 
 @router.delete(

@@ -55,6 +55,9 @@ class SesSetup(Base):
     # the order of the expected records; empty until the first check.
     dns_results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     dns_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The zone the last check that found one found: {"name", "nameservers", "provider",
+    # "negative_ttl"}; null until then.
+    dns_zone: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     # Whoever drives the setup's SES resources (a create, a delete, reconcile) holds a lease:
     # every write that ends its work is conditional on the token, so a late or duplicate
     # actor changes nothing. It expires on the database's clock (a holder that died).

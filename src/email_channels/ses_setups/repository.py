@@ -207,7 +207,13 @@ async def list_page_driver(
 _VISIBLE_SQL = "state IN ({})".format(
     ", ".join(f"'{state}'" for state in VISIBLE_STATES)  # our constants, not input
 )
-_JSON_COLUMNS = ("dkim_tokens", "provisioning_steps", "dns_results", "delegation_nameservers")
+_JSON_COLUMNS = (
+    "dkim_tokens",
+    "provisioning_steps",
+    "dns_results",
+    "dns_zone",
+    "delegation_nameservers",
+)
 _SETUP_SQL = "SELECT {} FROM ses_setups WHERE id = $1 AND workspace_id = $2 AND {}".format(
     ", ".join(column.name for column in SesSetup.__table__.columns), _VISIBLE_SQL
 )
@@ -237,7 +243,8 @@ _STORE_READ_CHECK_SQL = (
     " updated_at = COALESCE($5::timestamptz, updated_at),"
     " next_check_at = clock_timestamp() + make_interval(secs => $6::float8),"
     " check_interval = $7, check_claimed_until = NULL,"
-    " failed_checks = CASE WHEN $3 THEN 0 ELSE failed_checks END"
+    " failed_checks = CASE WHEN $3 THEN 0 ELSE failed_checks END,"
+    " dns_zone = COALESCE($8::json, dns_zone)"
     f" WHERE id = $1 AND {_VISIBLE_SQL} AND (NOT $3 OR announced_verified)"
 )
 
@@ -252,6 +259,7 @@ async def store_read_check_driver(
     updated_at: datetime | None,
     due_in: float,
     interval: float,
+    dns_zone: dict[str, Any] | None,
 ) -> bool:
     """Store a client's check that announces nothing; False when it must take the long way."""
     status = await driver.execute(
@@ -263,6 +271,7 @@ async def store_read_check_driver(
         updated_at,
         due_in,
         interval,
+        None if dns_zone is None else json.dumps(dns_zone),
     )
     return status == "UPDATE 1"
 
@@ -507,9 +516,12 @@ async def store_check(
     dns_verified: bool,
     dns_checked_at: datetime | None,
     updated_at: datetime | None,
+    dns_zone: dict[str, Any] | None,
 ) -> None:
-    """Store the outcome of a DNS check (only on visible setups)."""
+    """Store the outcome of a DNS check (only on visible setups); a null zone keeps the last."""
     values: dict[str, Any] = {"dns_results": dns_results, "dns_verified": dns_verified}
+    if dns_zone is not None:
+        values["dns_zone"] = dns_zone
     if dns_checked_at is not None:
         values["dns_checked_at"] = dns_checked_at
     if updated_at is not None:

@@ -6,17 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from email_channels.request_body import RequestBody
 from email_channels.ses_setups.domains import normalise_domain
 
 TENANT_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ReputationPolicy = Literal["none", "standard", "strict"]
 
 
-class SesSetupCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SesSetupCreate(RequestBody):
     tenant_name: Annotated[
         str,
         Field(
@@ -67,20 +66,30 @@ class SesSetupCreate(BaseModel):
         return normalise_domain(value)
 
 
-class SesSetupUpdate(BaseModel):
+class SesSetupUpdate(RequestBody):
     """What a PATCH may change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reputation_policy: ReputationPolicy = Field(
         description="SES's managed reputation policy for the tenant."
     )
 
 
-class SesSetupVerify(BaseModel):
+class SesSetupVerify(RequestBody):
     """The optional body of a verify: nothing to set, and unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+
+class NameserverStatus(BaseModel):
+    name: str = Field(description="Host name of one of the zone's servers.")
+    status: Literal["verified", "missing", "mismatch", "unknown"]
+
+
+class DnsZone(BaseModel):
+    name: str = Field(description="The zone the records live in, e.g. acme.com.")
+    nameservers: list[str] = Field(description="The zone's servers (NS), sorted.")
+    provider: str | None = Field(description="The DNS provider, recognised from nameservers.")
+    negative_ttl: int | None = Field(
+        description="Seconds a resolver may keep answering 'no such record' (RFC 2308)."
+    )
 
 
 class DnsRecord(BaseModel):
@@ -93,6 +102,18 @@ class DnsRecord(BaseModel):
     status: Literal["verified", "missing", "mismatch", "unknown"]
     found: list[str] = Field(description="What the last lookup saw at the address for the type.")
     reason: str | None = Field(description="Null when verified; else what to fix.")
+    host: str | None = Field(
+        description="The address relative to dns_zone.name (@ at the apex): what a DNS "
+        "provider's host or name field wants; null while the zone is unknown."
+    )
+    nameservers: list[NameserverStatus] = Field(
+        description="Each server of the zone and its status for this record, in the order of "
+        "dns_zone.nameservers; empty when the check used the resolver alone."
+    )
+    found_at: str | None = Field(
+        description="Where found was seen when that is not address (a misplaced record, the "
+        "organisational DMARC record), else null."
+    )
 
 
 class SesSetupListItem(BaseModel):
@@ -132,6 +153,9 @@ class SesSetupDetail(SesSetupListItem):
     dns_mode: Literal["customer", "delegated"]
     dns_records: list[DnsRecord] = Field(
         description="For a delegated setup, the NS records to publish come first."
+    )
+    dns_zone: DnsZone | None = Field(
+        description="The zone and its servers, as the last check that found them saw them."
     )
     ses_status: SesStatus = Field(description="SES's own verdict, refreshed by the worker.")
     sending: Sending = Field(

@@ -12,8 +12,7 @@ from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.db.installation import DeploymentTag
 from email_channels.errors import FieldError, InvalidInput, NotFound
-from email_channels.integrations.dns import DnsLookup
-from email_channels.integrations.dns.direct import DirectDns
+from email_channels.integrations.dns.referral import ReferralDns
 from email_channels.integrations.dns_publisher import DnsPublisher
 from email_channels.integrations.ses import SesRegions
 from email_channels.pacing import Pacer
@@ -21,15 +20,17 @@ from email_channels.pagination import Cursor, decode_token, read_page, records_p
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
 from email_channels.ses_setups.delegated_check import check_delegated
-from email_channels.ses_setups.dns_check import all_verified, check_complete, check_records
+from email_channels.ses_setups.dns_check import all_verified, check_complete
 from email_channels.ses_setups.domains import delegation_problem
 from email_channels.ses_setups.lifecycle import SetupLifecycle
+from email_channels.ses_setups.mistakes import host_of
 from email_channels.ses_setups.models import DnsMode, SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
 from email_channels.ses_setups.records import ExpectedRecord
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupUpdate
 from email_channels.ses_setups.sending import SendingControl, sending_json
+from email_channels.ses_setups.source_check import SourceCheck
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
 from email_channels.ses_setups.zones import (
     SetupZones,
@@ -52,6 +53,8 @@ def expected_for(setup: SesSetup) -> list[ExpectedRecord]:
 
 def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
     """The SES Setup Detail of the contract."""
+    zone = setup.dns_zone or None
+    zone_name = zone["name"] if zone else None
     records = [
         {
             "address": expected.address,
@@ -62,6 +65,11 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
             "status": result.status.value,
             "found": list(result.found),
             "reason": result.reason,
+            "host": host_of(expected.address, zone_name) if zone_name else None,
+            "nameservers": [
+                {"name": name, "status": status.value} for name, status in result.nameservers
+            ],
+            "found_at": result.found_at,
             "managed": is_managed(setup, expected),
         }
         for expected, result in zip(expected_for(setup), results, strict=True)
@@ -74,6 +82,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
         "dns_mode": setup.dns_mode,
         "dns_verified": setup.dns_verified,
         "dns_records": records,
+        "dns_zone": zone,
         "dns_checked_at": setup.dns_checked_at,
         "created_at": setup.created_at,
         "updated_at": setup.updated_at,
@@ -108,10 +117,9 @@ class SesSetupService:
         *,
         db: Database,
         ses: SesRegions,
-        dns: DnsLookup,
+        dns: SourceCheck,
         region: str,
         mail_from_subdomain: str,
-        dns_lifetime: float,
         deployment_id: str | None,
         lease_seconds: float,
         schedule: Schedule | None = None,
@@ -119,7 +127,7 @@ class SesSetupService:
         ses_read_rate: float = 1.0,
         offered_regions: Sequence[str] = (),
         publisher: DnsPublisher | None = None,
-        direct: DirectDns | None = None,
+        direct: ReferralDns | None = None,
     ) -> None:
         self._db = db
         self.ses = ses
@@ -129,7 +137,6 @@ class SesSetupService:
         # The regions a create may choose, the default first (AWS_REGIONS).
         self.offered_regions = tuple(offered_regions) or (region,)
         self._mail_from_subdomain = mail_from_subdomain
-        self._dns_lifetime = dns_lifetime
         # Every SES read of the background work (status refreshes, reconcile, the sweep)
         # shares one pace: SES_STATUS_RATE calls a second per process.
         self.ses_reads = Pacer(ses_read_rate)
@@ -294,23 +301,24 @@ class SesSetupService:
         # came from is not kept that long (3.6 KB per waiting read, bench/README.md S5). The
         # check's own results replace them below, as they replace them in the row.
         setup.dns_results = []
+        zone = None  # a delegated setup's zone is ours: no zone of the customer's to find
         if self._direct is not None and is_delegated(setup):
+            # The zone is ours: its records are asked at its servers, the NS above it.
             results = await check_delegated(
                 expected_for(setup),
                 domain=setup.domain_identity,
                 zone_servers=setup.delegation_nameservers or (),
                 direct=self._direct,
-                lifetime=self._dns_lifetime,
+                lifetime=self._direct.lifetime,
                 previous=previous,
             )
         else:
-            results = await check_records(
-                expected_for(setup),
-                domain=setup.domain_identity,
-                lookup=self._dns,
-                lifetime=self._dns_lifetime,
-                previous=previous,
+            checked = await self._dns.check(
+                expected_for(setup), domain=setup.domain_identity, previous=previous
             )
+            results, zone = checked.results, checked.zone
+            # A check that found no zone keeps the last one found: a hiccup forgets nothing.
+            setup.dns_zone = checked.zone or setup.dns_zone
         now = utc_now()
         verified = all_verified(results)
         # updated_at moves when what the setup *is* changes (a record's verified flag),
@@ -331,6 +339,7 @@ class SesSetupService:
             "dns_verified": verified,
             "dns_checked_at": checked_at,
             "updated_at": now if changed else None,
+            "dns_zone": zone,
         }
         driver = self._db.driver
         if driver is not None and not background and (not verified or setup.announced_verified):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from email_channels.integrations.dns import Observation, Outcome
@@ -28,15 +28,28 @@ class RecordResult:
     status: RecordStatus
     found: tuple[str, ...]
     reason: str | None
+    # Where `found` was seen when that is not the record's address (section 11), else None.
+    found_at: str | None = None
+    # Each of the zone's servers and its status for this record; empty: the resolver alone.
+    nameservers: tuple[tuple[str, RecordStatus], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict, for storing the last result."""
-        return {
+        stored: dict[str, object] = {
             "verified": self.verified,
             "status": self.status.value,
             "found": list(self.found),
             "reason": self.reason,
         }
+        if self.found_at is not None:
+            stored["found_at"] = self.found_at
+        if self.nameservers:
+            stored["nameservers"] = [[name, status.value] for name, status in self.nameservers]
+        return stored
+
+    def with_reason(self, reason: str | None, **changes: object) -> RecordResult:
+        """This result with another reason (and any other field changed)."""
+        return replace(self, reason=reason, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> RecordResult:
@@ -48,7 +61,14 @@ class RecordResult:
             raise ValueError("RecordResult.found must be a list of strings")
         if reason is not None and not isinstance(reason, str):
             raise ValueError("RecordResult.reason must be a string or null")
-        return cls(verified, RecordStatus(str(data.get("status"))), tuple(found), reason)
+        found_at, servers = data.get("found_at"), data.get("nameservers") or []
+        if found_at is not None and not isinstance(found_at, str):
+            raise ValueError("RecordResult.found_at must be a string or null")
+        if not isinstance(servers, list):
+            raise ValueError("RecordResult.nameservers must be a list")
+        nameservers = tuple((str(name), RecordStatus(str(status))) for name, status in servers)
+        status = RecordStatus(str(data.get("status")))
+        return cls(verified, status, tuple(found), reason, found_at, nameservers)
 
 
 NOT_CHECKED = RecordResult(
@@ -61,12 +81,12 @@ MAX_NAME_LENGTH = 253  # characters of a DNS name in presentation form, without 
 
 def primary_query(expected: ExpectedRecord) -> Query:
     """The one lookup that decides a record's status."""
-    return (_name(expected.address), expected.type.upper())
+    return (normalised_name(expected.address), expected.type.upper())
 
 
 def doubled_name(expected: ExpectedRecord, *, domain: str) -> str:
     """Where a record lands when the DNS provider appends the domain to a full name."""
-    return f"{_name(expected.address)}.{_name(domain)}"
+    return f"{normalised_name(expected.address)}.{normalised_name(domain)}"
 
 
 def diagnostic_queries(
@@ -78,7 +98,10 @@ def diagnostic_queries(
     queries: list[Query] = [(doubled_name(expected, domain=domain), expected.type.upper())]
     # An existing name without a CNAME is what a proxied or flattened CNAME looks like.
     if expected.purpose is Purpose.DKIM and primary.outcome is Outcome.NO_DATA:
-        queries += [(_name(expected.address), "A"), (_name(expected.address), "AAAA")]
+        queries += [
+            (normalised_name(expected.address), "A"),
+            (normalised_name(expected.address), "AAAA"),
+        ]
     return tuple(queries)
 
 
@@ -90,7 +113,7 @@ def evaluate(
     previous: RecordResult | None = None,
 ) -> RecordResult:
     """The result for one record from the lookups of one check."""
-    if len(_name(expected.address)) > MAX_NAME_LENGTH:
+    if len(normalised_name(expected.address)) > MAX_NAME_LENGTH:
         # No DNS provider can publish it; saying "lookup failed" forever would hide that.
         return RecordResult(False, RecordStatus.MISSING, (), _name_too_long(expected))
     key = primary_query(expected)
@@ -131,26 +154,27 @@ def _missing(
     expected: ExpectedRecord, observations: Mapping[Query, Observation], *, domain: str
 ) -> RecordResult:
     if expected.purpose is Purpose.DKIM:
-        addresses = _values(observations, (_name(expected.address), "A"))
-        addresses += _values(observations, (_name(expected.address), "AAAA"))
+        addresses = answered_values(observations, (normalised_name(expected.address), "A"))
+        addresses += answered_values(observations, (normalised_name(expected.address), "AAAA"))
         if addresses:
             reason = _cname_replaced_by_addresses(expected, addresses)
             return RecordResult(False, RecordStatus.MISMATCH, (), reason)
     doubled = doubled_name(expected, domain=domain)
-    if _values(observations, (doubled, expected.type.upper())):
-        reason = _domain_appended_twice(expected, doubled=doubled, domain=_name(domain))
+    if answered_values(observations, (doubled, expected.type.upper())):
+        reason = _domain_appended_twice(expected, doubled=doubled, domain=normalised_name(domain))
         return RecordResult(False, RecordStatus.MISSING, (), reason)
     return RecordResult(False, RecordStatus.MISSING, (), _missing_reason(expected))
 
 
-def _values(observations: Mapping[Query, Observation], key: Query) -> tuple[str, ...]:
+def answered_values(observations: Mapping[Query, Observation], key: Query) -> tuple[str, ...]:
     observation = observations.get(key)
     if observation is None or observation.outcome is not Outcome.ANSWER:
         return ()
     return observation.values
 
 
-def _name(name: str) -> str:
+def normalised_name(name: str) -> str:
+    """A name as compared: no trailing dot, lower case."""
     return name.rstrip(".").lower()
 
 
@@ -158,11 +182,11 @@ def _name(name: str) -> str:
 
 
 def _dkim(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
-    target = _name(expected.record)
-    targets = [_name(value) for value in found]
+    target = normalised_name(expected.record)
+    targets = [normalised_name(value) for value in found]
     if target in targets:
         return None
-    if f"{target}.{_name(domain)}" in targets:
+    if f"{target}.{normalised_name(domain)}" in targets:
         return (
             f"The CNAME at {expected.address} points to {_shown(found)} because your DNS "
             f"provider appended your domain to the value: enter it as {target}. with a final dot."
@@ -210,11 +234,11 @@ def _inbound_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -
 
 
 def _delegation(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
-    servers = [_name(value) for value in found]
-    if _name(expected.record) in servers:
+    servers = [normalised_name(value) for value in found]
+    if normalised_name(expected.record) in servers:
         return None
     return (
-        f"The NS records of {_name(expected.address)} point at other name servers "
+        f"The NS records of {normalised_name(expected.address)} point at other name servers "
         f"({_shown(servers)}): replace them with the NS records listed here, one per server."
     )
 
@@ -239,7 +263,7 @@ def _missing_reason(expected: ExpectedRecord) -> str:
 
 
 def _domain_appended_twice(expected: ExpectedRecord, *, doubled: str, domain: str) -> str:
-    address = _name(expected.address)
+    address = normalised_name(expected.address)
     host = address.removesuffix(f".{domain}") if address != domain else "@"
     where = f"enter only {host!r} as the name" if host != "@" else "enter @ or leave the name empty"
     return (
@@ -252,13 +276,14 @@ def _cname_replaced_by_addresses(expected: ExpectedRecord, addresses: tuple[str,
     return (
         f"{expected.address} answers with A/AAAA records ({_shown(addresses)}) instead of a "
         f"CNAME, as a proxied or flattened record does: turn off the proxy (DNS only) so the "
-        f"CNAME to {_name(expected.record)} is published as it is."
+        f"CNAME to {normalised_name(expected.record)} is published as it is."
     )
 
 
 def _name_too_long(expected: ExpectedRecord) -> str:
+    length = len(normalised_name(expected.address))
     return (
-        f"{expected.address} is {len(_name(expected.address))} characters long, more than the "
+        f"{expected.address} is {length} characters long, more than the "
         f"{MAX_NAME_LENGTH} DNS allows, so it cannot be published: use a shorter domain."
     )
 
@@ -273,9 +298,9 @@ def _lookup_failed(expected: ExpectedRecord, detail: str | None) -> str:
 def _mx(value: str) -> tuple[int, str]:
     preference, _, exchange = value.strip().partition(" ")
     try:
-        return int(preference), _name(exchange.strip())
+        return int(preference), normalised_name(exchange.strip())
     except ValueError:  # not "preference exchange": rank it last, compare it as a whole
-        return 65536, _name(value)
+        return 65536, normalised_name(value)
 
 
 def _shown(values: list[str] | tuple[str, ...]) -> str:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from email_channels.request_body import RequestBody
 
 
-class UseCaseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UseCaseCreate(RequestBody):
     name: Annotated[
         str,
         Field(
@@ -23,18 +22,6 @@ class UseCaseCreate(BaseModel):
         ),
     ]
     ses_setup_id: uuid.UUID = Field(description="An SES setup of the same workspace.")
-
-    @field_validator("name")
-    @classmethod
-    def _no_control_characters(cls, value: str) -> str:
-        # NUL is refused by PostgreSQL; tabs, line breaks and escapes break every display.
-        control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
-        if control is not None:
-            raise ValueError(
-                f"Must not contain control characters (found U+{ord(control):04X}); "
-                "no NUL, tabs or line breaks."
-            )
-        return value
 
 
 class UseCaseOut(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -17,13 +17,23 @@ PENDING = DeliveryStatus.PENDING.value
 
 
 async def claim_due(
-    session: AsyncSession, *, token: uuid.UUID, limit: int, seconds: float
+    session: AsyncSession,
+    *,
+    token: uuid.UUID,
+    limit: int,
+    seconds: float,
+    webhook_id: uuid.UUID | None = None,
 ) -> list[Any]:
-    """Claim up to `limit` due attempts: (delivery, webhook url and secret, event) rows.
+    """Claim up to `limit` due attempts, fairly: (delivery, webhook url and secret, event) rows.
 
-    A delivery waits while an earlier event of the same setup is still pending for the same
-    webhook: events of one setup reach a webhook in the order they happened.
+    At most one per webhook, and none of a webhook with an attempt in flight: one webhook
+    has at most one attempt running. Round robin across workspaces: every workspace's first
+    due webhook comes before any workspace's second. A delivery waits while an earlier event
+    of the same setup is still pending for the same webhook: events of one setup reach a
+    webhook in the order they happened. `webhook_id`: that webhook's next one only.
     """
+    now = database_now()
+    free = or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now)
     earlier = aliased(Delivery)
     blocked = exists().where(
         earlier.webhook_id == Delivery.webhook_id,
@@ -31,17 +41,44 @@ async def claim_due(
         earlier.event_seq < Delivery.event_seq,
         earlier.status == PENDING,
     )
-    free = or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < database_now())
-    candidates = (
-        select(Delivery.id)
+    busy = aliased(Delivery)
+    in_flight = exists().where(busy.webhook_id == Delivery.webhook_id, busy.lease_expires_at >= now)
+    due = (
+        select(
+            Delivery.id,
+            Delivery.event_seq,
+            Webhook.workspace_id,
+            func.row_number()
+            .over(partition_by=Delivery.webhook_id, order_by=Delivery.event_seq)
+            .label("in_webhook"),
+        )
+        .join(Webhook, Webhook.id == Delivery.webhook_id)
         .where(
             Delivery.status == PENDING,
-            Delivery.next_attempt_at <= database_now(),
+            Delivery.next_attempt_at <= now,
             free,
             ~blocked,
+            ~in_flight,
+            *([Delivery.webhook_id == webhook_id] if webhook_id is not None else []),
         )
-        .order_by(Delivery.event_seq)
-        .limit(limit)
+        .subquery()
+    )
+    heads = (
+        select(
+            due.c.id,
+            due.c.event_seq,
+            func.row_number()
+            .over(partition_by=due.c.workspace_id, order_by=due.c.event_seq)
+            .label("turn"),
+        )
+        .where(due.c.in_webhook == 1)
+        .subquery()
+    )
+    chosen = select(heads.c.id).order_by(heads.c.turn, heads.c.event_seq).limit(limit)
+    # The window functions cannot take row locks themselves; the rows they chose do.
+    candidates = (
+        select(Delivery.id)
+        .where(Delivery.id.in_(chosen))
         .with_for_update(skip_locked=True, of=Delivery)
     )
     await session.execute(
@@ -53,6 +90,7 @@ async def claim_due(
     rows = await session.execute(
         select(
             Delivery.id,
+            Delivery.webhook_id,
             Delivery.attempts,
             Delivery.event_id,
             Webhook.url,

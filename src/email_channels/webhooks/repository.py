@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from email_channels.pagination import AnyRow, Cursor, keyset_query
@@ -32,9 +33,29 @@ DELIVERY_COLUMNS = (
 )
 
 
-async def insert(session: AsyncSession, webhook: Webhook) -> None:
-    session.add(webhook)
-    await session.flush()
+async def insert_within_cap(session: AsyncSession, webhook: Webhook, *, cap: int) -> bool:
+    """Insert `webhook` unless its workspace already has `cap` webhooks; whether it was."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent creates of one workspace take turns, so none counts past the other.
+        lock_key = int.from_bytes(
+            hashlib.blake2b(f"webhooks:{webhook.workspace_id}".encode(), digest_size=8).digest(),
+            "big",
+            signed=True,
+        )
+        await session.execute(select(func.pg_advisory_xact_lock(lock_key)))
+    # One statement: on SQLite the count and the insert happen under one write lock.
+    count = (
+        select(func.count())
+        .select_from(Webhook)
+        .where(Webhook.workspace_id == webhook.workspace_id)
+        .scalar_subquery()
+    )
+    columns = [column for column in Webhook.__table__.columns]
+    values = select(
+        *(literal(getattr(webhook, column.key), type_=column.type) for column in columns)
+    ).where(count < cap)
+    result = await session.execute(insert(Webhook).from_select(columns, values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get(

@@ -6,14 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from email_channels.request_body import RequestBody
 from email_channels.webhooks.outbox import EVENT_TYPES
 
 
-class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookCreate(RequestBody):
     url: Annotated[
         str,
         Field(

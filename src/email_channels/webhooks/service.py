@@ -7,14 +7,14 @@ from typing import Any
 
 from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
-from email_channels.errors import FieldError, InvalidInput, NotFound
+from email_channels.errors import Conflict, FieldError, InvalidInput, NotFound
 from email_channels.pagination import read_page
 from email_channels.webhooks import repository
 from email_channels.webhooks.models import Webhook
 from email_channels.webhooks.outbox import EVENT_TYPES
 from email_channels.webhooks.schemas import WebhookCreate
 from email_channels.webhooks.signing import new_secret
-from email_channels.webhooks.url_guard import UnsafeUrl, check_url
+from email_channels.webhooks.url_guard import Resolver, UnsafeUrl, check_url, system_resolver
 
 LIST_KIND = "webhooks"
 
@@ -26,14 +26,23 @@ def _not_found() -> NotFound:
 class WebhookService:
     """Create, read and delete webhooks; built once per process in the lifespan."""
 
-    def __init__(self, *, db: Database, allow_private: bool) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        allow_private: bool,
+        per_workspace: int,
+        resolver: Resolver = system_resolver,
+    ) -> None:
         self._db = db
         self._allow_private = allow_private
+        self._per_workspace = per_workspace
+        self._resolver = resolver
 
     async def create(self, *, workspace_id: str, request: WebhookCreate) -> dict[str, Any]:
         """Subscribe a URL; the answer carries the signing secret, this once."""
         try:
-            await check_url(request.url, allow_private=self._allow_private)
+            await check_url(request.url, allow_private=self._allow_private, resolver=self._resolver)
         except UnsafeUrl as error:
             raise InvalidInput(
                 "The webhook URL is not allowed.",
@@ -49,7 +58,12 @@ class WebhookService:
             created_at=utc_now(),
         )
         async with self._db.transaction() as session:
-            await repository.insert(session, webhook)
+            inserted = await repository.insert_within_cap(session, webhook, cap=self._per_workspace)
+        if not inserted:
+            raise Conflict(
+                f"This workspace already has {self._per_workspace} webhooks, the most it may "
+                "have; delete one before creating another."
+            )
         return {**_webhook_json(webhook), "secret": webhook.secret}
 
     async def get(self, *, workspace_id: str, webhook_id: uuid.UUID) -> dict[str, Any]:

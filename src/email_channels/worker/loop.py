@@ -35,6 +35,11 @@ class Worker:
         self._jobs = list(jobs)
         self._stopping = asyncio.Event()
 
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """The jobs this worker runs."""
+        return tuple(self._jobs)
+
     def stop(self) -> None:
         """Ask every job to end after the piece in hand (SIGTERM)."""
         self._stopping.set()

@@ -36,6 +36,9 @@ class Observation:
     outcome: Outcome
     values: tuple[str, ...] = ()
     detail: str | None = None  # for FAILURE: what went wrong, e.g. "timed out", "SERVFAIL"
+    # The CNAME target when `name` is an alias and `rdtype` is not CNAME: no other record can
+    # live beside it, which is a mistake of its own (a zone's own servers report it).
+    alias: str | None = None
 
 
 class DnsLookup(Protocol):

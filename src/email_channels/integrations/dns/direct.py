@@ -1,15 +1,19 @@
-"""Questions asked of named servers directly (recursion not desired): a zone's own view.
+"""Questions sent to given servers, their whole answers kept: the zone's own servers, raw.
 
-Two checks of a delegated setup need it: its managed records, asked of the publisher's own
-servers (a resolver could still hold an answer from before a repair), and its delegation, the
-referral that the servers of the zone above the domain give for it.
+The resolver adapter (resolver.py) reduces an answer to an `Observation`; finding a zone and
+asking its servers need more of the message (the authority section, the AA flag, a referral),
+so here the reply itself comes back. The common case rides the process's shared UDP socket
+(udp.py), as every other lookup does; what it leaves undecided (SERVFAIL, REFUSED, a truncated
+answer, an ICMP error, an IPv6 server) is asked once more through dnspython, which also says
+what went wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import dns.asyncquery
 import dns.exception
@@ -19,84 +23,134 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from email_channels.integrations.dns import DnsLookup, Observation, Outcome
+from email_channels.integrations.dns import Query, udp
+from email_channels.observability.metrics import count_dns_lookup
+
+Server = tuple[str, int]
+QUESTIONS_KEPT = 4096  # rendered questions kept per process (per recursion flag)
 
 
-class DirectDns:
-    """Asks servers at `port` directly; the servers' names are resolved with `lookup`."""
+@dataclass(frozen=True, slots=True)
+class NoReply:
+    """No usable answer from the servers: `detail` says why ("timed out", "REFUSED")."""
 
-    def __init__(self, *, lookup: DnsLookup, port: int, timeout: float) -> None:
-        self._lookup = lookup
-        self._port = port
-        self._timeout = timeout
+    detail: str
 
-    async def addresses(self, names: Sequence[str]) -> list[str]:
-        """The IPv4 addresses of the named servers, as the resolver answers them."""
-        seen = await asyncio.gather(*(self._lookup.query(name, "A") for name in names))
-        found: list[str] = []
-        for observation in seen:
-            if observation.outcome is Outcome.ANSWER:
-                found += [value for value in observation.values if value not in found]
-        return found
 
-    async def ask(self, servers: Sequence[str], name: str, rdtype: str) -> Observation:
-        """What the servers say of `name`: an answer, or for NS a referral, counts."""
-        qname = name.rstrip(".").lower()
-        if not servers:
-            return Observation(qname, rdtype, Outcome.FAILURE, detail="no server address")
-        seen = await asyncio.gather(*(self._ask_one(server, qname, rdtype) for server in servers))
-        for outcome in (Outcome.ANSWER, Outcome.NXDOMAIN, Outcome.NO_DATA):
-            for observation in seen:
-                if observation.outcome is outcome:
-                    return observation
-        return seen[0]
+Reply = dns.message.Message | NoReply
 
-    async def zone_above(self, name: str) -> list[str]:
-        """The name servers of the zone above `name`: the nearest ancestor with NS records."""
-        labels = name.rstrip(".").lower().split(".")
-        for start in range(1, len(labels) - 1):
-            ancestor = ".".join(labels[start:])
-            observation = await self._lookup.query(ancestor, "NS")
-            if observation.outcome is Outcome.ANSWER:
-                return list(observation.values)
-            if observation.outcome is Outcome.FAILURE:
-                return []
-        return []
 
-    async def _ask_one(self, server: str, qname: str, rdtype: str) -> Observation:
-        query = dns.message.make_query(dns.name.from_text(qname), rdtype)
-        query.flags &= ~dns.flags.RD
-        try:
-            response = await dns.asyncquery.udp(
-                query, server, port=self._port, timeout=self._timeout
+class Questions:
+    """Rendered questions, kept in a bounded LRU: a check asks the same names every time."""
+
+    def __init__(self, *, recursion: bool, kept: int = QUESTIONS_KEPT) -> None:
+        self._recursion = recursion
+        self._kept = kept
+        self._questions: OrderedDict[Query, udp.Question] = OrderedDict()
+
+    def get(self, query: Query) -> udp.Question:
+        """The rendered question for (name, rdtype)."""
+        question = self._questions.get(query)
+        if question is not None:
+            self._questions.move_to_end(query)
+            return question
+        # No EDNS, as the resolver adapter asks by default: a plain answer is cheaper to parse,
+        # and one too big for 512 bytes comes truncated and is asked again over TCP below.
+        request = dns.message.make_query(dns.name.from_text(query[0]), query[1])
+        if not self._recursion:
+            request.flags &= ~dns.flags.RD
+        question = udp.Question(request)
+        self._questions[query] = question
+        if len(self._questions) > self._kept:
+            self._questions.popitem(last=False)
+        return question
+
+    def message(self, query: Query) -> dns.message.Message:
+        """A fresh query message for dnspython's own transport."""
+        return dns.message.from_wire(self.get(query).wire)
+
+
+async def exchange_all(
+    queries: Sequence[Query],
+    *,
+    servers: Sequence[Server],
+    questions: Questions,
+    attempt_seconds: float,
+    deadline: float,
+) -> list[Reply]:
+    """Ask `servers` (in turn, per round) every query at once; a Reply each, by `deadline`."""
+    if not servers:
+        return [NoReply("no address")] * len(queries)
+    try:
+        rendered = [questions.get(query) for query in queries]
+    except Exception:  # not a name that can be asked at all
+        return [NoReply("not a valid DNS name")] * len(queries)
+    loop = asyncio.get_running_loop()
+    outcomes = await udp.query_all(
+        rendered, servers=list(servers), attempt_seconds=attempt_seconds, deadline=deadline
+    )
+    replies: list[Reply | None] = []
+    for outcome in outcomes:
+        if isinstance(outcome, udp.TimedOut):
+            replies.append(NoReply("timed out"))
+        else:
+            replies.append(outcome)
+    undecided = [index for index, reply in enumerate(replies) if reply is None]
+    if undecided:
+        again = await asyncio.gather(
+            *(
+                _dnspython(questions.message(queries[i]), servers[0], deadline - loop.time())
+                for i in undecided
             )
-        except (dns.exception.DNSException, OSError) as error:
-            detail = "timed out" if isinstance(error, dns.exception.Timeout) else str(error)
-            return Observation(qname, rdtype, Outcome.FAILURE, detail=detail or "failed")
-        rcode = response.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            return Observation(qname, rdtype, Outcome.NXDOMAIN)
-        if rcode != dns.rcode.NOERROR:
-            return Observation(qname, rdtype, Outcome.FAILURE, detail=dns.rcode.to_text(rcode))
-        kind = dns.rdatatype.from_text(rdtype)
-        owner = dns.name.from_text(qname)
-        sections = [response.answer]
-        if kind == dns.rdatatype.NS:
-            sections.append(response.authority)  # a referral holds the delegation there
-        for section in sections:
-            for rrset in section:
-                if rrset.name == owner and rrset.rdtype == kind:
-                    return Observation(qname, rdtype, Outcome.ANSWER, _values(rrset, kind))
-        if not response.flags & dns.flags.AA and kind != dns.rdatatype.NS:
-            return Observation(qname, rdtype, Outcome.FAILURE, detail="answer without authority")
-        return Observation(qname, rdtype, Outcome.NO_DATA)
+        )
+        for index, reply in zip(undecided, again, strict=True):
+            replies[index] = reply
+    final = [reply if reply is not None else NoReply("no answer") for reply in replies]
+    for (_, rdtype), reply in zip(queries, final, strict=True):
+        count_dns_lookup(rdtype=rdtype.upper(), outcome=_outcome(reply))
+    return final
 
 
-def _values(rrset: Any, kind: dns.rdatatype.RdataType) -> tuple[str, ...]:
-    """Values as the DNS port describes them (names lower case, no trailing dot)."""
-    if kind == dns.rdatatype.TXT:
-        return tuple(sorted(b"".join(r.strings).decode("utf-8", "replace") for r in rrset))
-    if kind == dns.rdatatype.MX:
-        pairs = sorted((int(r.preference), r.exchange.to_text(omit_final_dot=True)) for r in rrset)
-        return tuple(f"{preference} {exchange.lower()}" for preference, exchange in pairs)
-    return tuple(sorted(r.to_text().rstrip(".").lower() for r in rrset))
+async def _dnspython(request: dns.message.Message, server: Server, seconds: float) -> Reply:
+    if seconds <= 0:
+        return NoReply("timed out")
+    try:
+        response, _ = await dns.asyncquery.udp_with_fallback(
+            request, server[0], timeout=seconds, port=server[1]
+        )
+    except dns.exception.Timeout:
+        return NoReply("timed out")
+    except ConnectionRefusedError:
+        return NoReply("connection refused")
+    except Exception as error:
+        return NoReply(f"{type(error).__name__}: {error}".strip().rstrip(":"))
+    return response
+
+
+def _outcome(reply: Reply) -> str:
+    if isinstance(reply, NoReply):
+        return "failure"
+    rcode = reply.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return "nxdomain"
+    return "answer" if rcode == dns.rcode.NOERROR else "failure"
+
+
+def soa_of(reply: Reply, *, within: str) -> tuple[str, int, int, int] | None:
+    """(owner, TTL, MINIMUM, serial) of the SOA that `reply` names for `within` or an ancestor.
+
+    The answer section's SOA (the name is a zone apex), else the authority section's (a
+    no-data or NXDOMAIN answer names its zone there). An SOA elsewhere (at the end of a CNAME
+    chain, say) says nothing about `within`'s zone: None.
+    """
+    if isinstance(reply, NoReply) or reply.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        return None
+    target = dns.name.from_text(within)
+    for section in (reply.answer, reply.authority):
+        for rrset in section:
+            if rrset.rdtype != dns.rdatatype.SOA or not target.is_subdomain(rrset.name):
+                continue
+            soa = rrset[0]
+            owner = rrset.name.to_text(omit_final_dot=True).lower() or "."
+            return owner, int(rrset.ttl), int(soa.minimum), int(soa.serial)
+    return None

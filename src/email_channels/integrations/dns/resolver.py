@@ -138,7 +138,7 @@ class DnsPythonLookup:
             return Observation(qname, rdtype, Outcome.FAILURE, detail=_failure_detail(error))
         if answer.rrset is None:
             return Observation(qname, rdtype, Outcome.NO_DATA)
-        values = _presentation_values(answer.rrset, rdtype)
+        values = presentation_values(answer.rrset, rdtype)
         if not values:  # a CNAME chain that ends without records of the type
             return Observation(qname, rdtype, Outcome.NO_DATA)
         return Observation(qname, rdtype, Outcome.ANSWER, values)
@@ -161,6 +161,11 @@ class DnsPythonLookup:
         if response is None:
             return None
         return _observed(qname, rdtype, response)
+
+    async def servers(self) -> list[tuple[str, int]]:
+        """The resolver's plain-UDP (address, port) list; empty when it has none of them."""
+        await self._ensure_nameservers()
+        return self._udp_servers()
 
     def _question(self, qname: str, rdtype: str) -> udp.Question:
         """The query for `qname` and `rdtype`, rendered once and kept (QUESTIONS_KEPT)."""
@@ -244,13 +249,13 @@ def _observed(qname: str, rdtype: str, response: dns.message.Message) -> Observa
         rrset = response.resolve_chaining().answer  # type: ignore[attr-defined]
     except Exception:  # an inconsistent chain: dnspython's resolver says what it is
         return None
-    values = _presentation_values(rrset, rdtype) if rrset is not None else ()
+    values = presentation_values(rrset, rdtype) if rrset is not None else ()
     if not values:
         return Observation(qname, rdtype, Outcome.NO_DATA)
     return Observation(qname, rdtype, Outcome.ANSWER, values)
 
 
-def _presentation_values(rrset: Iterable[dns.rdata.Rdata], rdtype: str) -> tuple[str, ...]:
+def presentation_values(rrset: Iterable[dns.rdata.Rdata], rdtype: str) -> tuple[str, ...]:
     """The values of an RRset as the port describes them, in a stable order."""
     kind = dns.rdatatype.from_text(rdtype)
     # A resolved CNAME chain ends in records of the asked type; skip anything else.
