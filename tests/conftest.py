@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.support.source_dns",
     "tests.support.fixtures_sandbox",
     "tests.support.fixtures_api",
+    "tests.support.publishers",
     "tests.support.worker",
 ]

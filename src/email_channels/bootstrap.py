@@ -16,13 +16,14 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from email_channels.config import DnsCheck, SesMode, Settings
+from email_channels.config import DnsCheck, DnsPublisherKind, SesMode, Settings
 from email_channels.db.engine import Database, create_engine
 
 if TYPE_CHECKING:
     from email_channels.auth.rate_limit import RateLimiter
     from email_channels.idempotency.service import Idempotency
     from email_channels.integrations.dns import DnsLookup
+    from email_channels.integrations.dns_publisher import DnsPublisher
     from email_channels.integrations.ses import SesRegions
     from email_channels.observability.readiness import DatabaseProbe
     from email_channels.ses_setups.service import SesSetupService
@@ -143,6 +144,34 @@ def build_dns(settings: Settings) -> DnsLookup:
     )
 
 
+def open_publisher(settings: Settings, stack: AsyncExitStack) -> DnsPublisher | None:
+    """The DNS publisher of delegated setups' zones; None when the deployment offers none."""
+    if settings.dns_publisher is DnsPublisherKind.POWERDNS:
+        from email_channels.integrations.dns_publisher.powerdns import PowerDnsPublisher
+
+        # The settings refuse `powerdns` without these.
+        assert settings.powerdns_api_url is not None
+        assert settings.powerdns_api_key is not None
+        powerdns = PowerDnsPublisher(
+            api_url=settings.powerdns_api_url,
+            api_key=settings.powerdns_api_key.get_secret_value(),
+            server_id=settings.powerdns_server_id,
+            nameservers=settings.delegation_nameservers,
+            timeout=settings.upstream_timeout,
+        )
+        stack.push_async_callback(powerdns.close)
+        return powerdns
+    if settings.dns_publisher is DnsPublisherKind.ROUTE53:
+        from email_channels.integrations.dns_publisher.route53 import Route53Publisher
+
+        route53 = Route53Publisher(
+            timeout=settings.upstream_timeout, endpoint_url=settings.route53_endpoint_url
+        )
+        stack.push_async_callback(route53.close)
+        return route53
+    return None
+
+
 def build_source_check(settings: Settings, lookup: DnsLookup) -> SourceCheck:
     """The check of a setup's records: at the zones' own servers, or by the resolver alone.
 
@@ -175,14 +204,16 @@ async def build_ses_setup_service(
     join_running_sandbox: bool = False,
 ) -> SesSetupService:
     """The SES setup service with its adapters; what they hold is closed by `stack`."""
+    from email_channels.integrations.dns.referral import ReferralDns
     from email_channels.ses_setups.schedule import Schedule
     from email_channels.ses_setups.service import SesSetupService
 
     gateway = ses or await open_ses(settings, stack, join_running_sandbox=join_running_sandbox)
+    lookup = dns or build_dns(settings)
     return SesSetupService(
         db=database,
         ses=gateway,
-        dns=build_source_check(settings, dns or build_dns(settings)),
+        dns=build_source_check(settings, lookup),
         region=settings.aws_region,
         offered_regions=settings.offered_regions,
         mail_from_subdomain=settings.mail_from_subdomain,
@@ -195,6 +226,13 @@ async def build_ses_setup_service(
             check_interval_max=settings.check_interval_max,
             verified_check_interval=settings.verified_check_interval,
             unverify_after=settings.unverify_after,
+        ),
+        publisher=open_publisher(settings, stack),
+        direct=ReferralDns(
+            lookup=lookup,
+            port=settings.dns_authoritative_port,
+            timeout=settings.dns_timeout,
+            lifetime=settings.dns_lifetime,
         ),
     )
 

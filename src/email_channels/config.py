@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
@@ -15,6 +15,12 @@ _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 class SesMode(StrEnum):
     SANDBOX = "sandbox"
     AWS = "aws"
+
+
+class DnsPublisherKind(StrEnum):
+    NONE = "none"
+    POWERDNS = "powerdns"
+    ROUTE53 = "route53"
 
 
 class DnsCheck(StrEnum):
@@ -101,6 +107,13 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_retry_scale: float = Field(default=1.0, ge=0)
     webhook_allow_private: bool = False
+    # --- delegated setups (section 14) ---
+    dns_publisher: DnsPublisherKind = DnsPublisherKind.NONE
+    powerdns_api_url: str | None = None
+    powerdns_api_key: SecretStr | None = None  # never logged, never answered
+    powerdns_server_id: str = "localhost"
+    delegation_nameservers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    route53_endpoint_url: str | None = None
     # Seconds an event and its deliveries are kept after the last delivery ended.
     event_retention: float = Field(default=2592000.0, ge=0)
     webhooks_per_workspace: int = Field(default=20, ge=0)
@@ -109,6 +122,25 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
+
+    @field_validator("delegation_nameservers", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> list[str]:
+        if value is None or value == "":
+            return []
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(item).strip().rstrip(".").lower() for item in items if str(item).strip()]
+
+    @model_validator(mode="after")
+    def _publisher_complete(self) -> Settings:
+        if self.dns_publisher is DnsPublisherKind.POWERDNS and not (
+            self.powerdns_api_url and self.powerdns_api_key and self.delegation_nameservers
+        ):
+            raise ValueError(
+                "DNS_PUBLISHER=powerdns needs POWERDNS_API_URL, POWERDNS_API_KEY and "
+                "DELEGATION_NAMESERVERS"
+            )
+        return self
 
     @property
     def offered_regions(self) -> list[str]:

@@ -86,7 +86,11 @@ async def test_missing_records_are_reported_and_verify_sees_them_appear(
     assert verified.json()["dns_verified"] is True
 
 
-@pytest.mark.parametrize("purpose", list(Purpose), ids=[p.value for p in Purpose])
+# The seven records a customer publishes; `delegation` belongs to delegated setups.
+SEVEN = [purpose for purpose in Purpose if purpose is not Purpose.DELEGATION]
+
+
+@pytest.mark.parametrize("purpose", SEVEN, ids=[p.value for p in SEVEN])
 async def test_a_record_removed_from_dns_is_missing_again_and_the_list_caches_it(
     api: Api, dns_zone: TestZone, purpose: Purpose
 ) -> None:

@@ -82,6 +82,7 @@ def _pending(rtype: str, address: str, record: str, purpose: str) -> dict[str, A
         "host": None,
         "nameservers": [],
         "found_at": None,
+        "managed": False,
     }
 
 

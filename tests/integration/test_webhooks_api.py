@@ -102,6 +102,7 @@ async def test_create_answers_the_secret_once_and_reads_never_show_it(api: Api) 
         "ses_setup.expired",
         "ses_setup.sending_paused",
         "ses_setup.sending_resumed",
+        "ses_setup.repaired",
     ]
     one = (await api.client.get(f"/v1/ws1/webhooks/{created['id']}", headers=headers)).json()
     assert "secret" not in one

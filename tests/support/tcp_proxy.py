@@ -2,7 +2,9 @@
 
 With `trip_status`, it plays an upstream that answered with that HTTP status and then went
 away: after forwarding the first whole answer with that status it stops by itself, so later
-attempts find the port closed (connection refused).
+attempts find the port closed (connection refused). With `lose_answer` as well, that answer
+never reaches the client (the connection is cut instead): the request was applied upstream,
+only its answer was lost.
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ class TcpProxy:
     open ones, as a server that went down would; `start()` serves again on the same port."""
 
     def __init__(
-        self, *, target_host: str, target_port: int, trip_status: int | None = None
+        self,
+        *,
+        target_host: str,
+        target_port: int,
+        trip_status: int | None = None,
+        lose_answer: bool = False,
     ) -> None:
         self._target = (target_host, target_port)
+        self._lose_answer = lose_answer
         self._trip_status = None if trip_status is None else str(trip_status).encode()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -79,10 +87,14 @@ class TcpProxy:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = _LENGTH.search(head)
                 body = await reader.readexactly(int(length.group(1)) if length else 0)
-                writer.write(head + body)
-                await writer.drain()
                 status = _STATUS.match(head)
-                if not self.tripped.is_set() and status and status.group(1) == self._trip_status:
+                trips = (
+                    not self.tripped.is_set() and status and status.group(1) == self._trip_status
+                )
+                if not (trips and self._lose_answer):
+                    writer.write(head + body)
+                    await writer.drain()
+                if trips:
                     self.tripped.set()
                     await self.stop()
                     return

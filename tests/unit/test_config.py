@@ -62,6 +62,24 @@ def test_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().aws_region == "eu-west-1"
 
 
+def test_publisher_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_DNS_PUBLISHER", "powerdns")
+    monkeypatch.setenv("EMAIL_CHANNELS_POWERDNS_API_URL", "http://127.0.0.1:8081")
+    monkeypatch.setenv("EMAIL_CHANNELS_POWERDNS_API_KEY", "sekrit-key")
+    monkeypatch.setenv("EMAIL_CHANNELS_DELEGATION_NAMESERVERS", "NS1.Example.NET., ns2.example.net")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.delegation_nameservers == ["ns1.example.net", "ns2.example.net"]
+    assert settings.powerdns_server_id == "localhost"
+    assert settings.powerdns_api_key is not None
+    assert "sekrit-key" not in repr(settings)  # a secret: never shown with the settings
+
+
+def test_powerdns_publisher_needs_its_api_and_nameservers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_CHANNELS_DNS_PUBLISHER", "powerdns")
+    with pytest.raises(ValidationError, match="POWERDNS_API_URL"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
 def test_hostile_neighbour_settings_default_to_section_2() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     # Unset, the tag is the installation id the migration made: never a shared default.

@@ -14,8 +14,9 @@ from email_channels.errors import AppError, Conflict
 from email_channels.problems import validation_errors
 from email_channels.ses_setups.schemas import SesSetupCreate
 
-CREATE_FIELDS = ("tenant_name", "domain_identity")
+CREATE_FIELDS = ("tenant_name", "domain_identity", "dns_mode")
 OPTIONAL_FIELDS = ("region",)  # sent only when the page offers a choice
+DELEGATED = "delegated"
 # Where "Sign in" may send a person back to: a console page of this site, nothing else.
 _NEXT_PATH = re.compile(r"/console(/[A-Za-z0-9_-]+)*")
 
@@ -56,8 +57,11 @@ class CreateForm:
         return cls(values=typed)
 
     @classmethod
-    def flashed(cls, flash: Flash) -> CreateForm:
-        """The form as the last try left it (typed values, messages), or empty."""
+    def flashed(cls, flash: Flash, *, delegation_offered: bool = False) -> CreateForm:
+        """The form as the last try left it (typed values, messages), or empty (delegation
+        chosen where the deployment offers it: it is the recommended way)."""
+        if not flash.values and delegation_offered:
+            return cls(values={**dict.fromkeys(CREATE_FIELDS, ""), "dns_mode": DELEGATED})
         form = cls.submitted(flash.values)
         return cls(values=form.values, errors=dict(flash.field_errors), form_error=flash.error)
 
@@ -67,8 +71,10 @@ class CreateForm:
 
     def parse(self) -> SesSetupCreate | None:
         """The API's create request, or None with `errors` set (the API's messages)."""
+        # A checkbox: ticked sends "delegated", unticked sends nothing.
+        dns_mode = DELEGATED if self.values.get("dns_mode") == DELEGATED else "customer"
         try:
-            return SesSetupCreate(**self.values)
+            return SesSetupCreate(**{**self.values, "dns_mode": dns_mode})
         except ValidationError as error:
             # The same conversion as the API's 422, so a person reads what a client reads.
             for problem in validation_errors(RequestValidationError(error.errors())):

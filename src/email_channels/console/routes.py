@@ -135,9 +135,12 @@ async def sign_out(request: Request) -> Response:
 async def new_setup_page(request: Request, session: Session) -> Response:
     """The "New SES setup" form: empty, or as typed with the messages of the last try."""
     session.require(Permission.CHANNEL_CREATE)
+    setups = _setups(request)
+    offered = setups.zones.offered
     context = {
-        "form": CreateForm.flashed(read_flash(request)),
-        "regions": _setups(request).offered_regions,  # a choice only when more than one
+        "form": CreateForm.flashed(read_flash(request), delegation_offered=offered),
+        "regions": setups.offered_regions,  # a choice only when more than one
+        "delegation_offered": offered,
     }
     return render(request, "new_setup.html", context)
 
@@ -224,12 +227,21 @@ async def delete_setup(request: Request, session: Session, setup_id: uuid.UUID) 
     values = await form_values(request)
     session.check_csrf(values.get(CSRF_FIELD))
     principal = session.require(Permission.CHANNEL_DELETE)
+    setups = _setups(request)
     try:
-        await _setups(request).delete(workspace_id=principal.workspace_id, setup_id=setup_id)
+        setup = await setups.get_stored(workspace_id=principal.workspace_id, setup_id=setup_id)
+        await setups.delete(workspace_id=principal.workspace_id, setup_id=setup_id)
     except AppError as error:
         refused = Flash(error=error.detail, action="delete-setup")
         return see_other(request, setup_path(setup_id), flash=refused)
-    return see_other(request, CONSOLE_PATH, flash=Flash(notice="The SES setup was deleted."))
+    notice = "The SES setup was deleted."
+    if setup["dns_mode"] == "delegated":
+        # The zone is gone; NS records left at the customer's zone would point at nothing.
+        notice += (
+            f" Now remove the NS records of {setup['domain_identity']} at your DNS provider:"
+            " the servers they name no longer serve it."
+        )
+    return see_other(request, CONSOLE_PATH, flash=Flash(notice=notice))
 
 
 @router.post("/setups/{setup_id}/pause")

@@ -120,3 +120,20 @@ def organisational_domain(domain: str) -> str | None:
     """The registrable domain of `domain` (RFC 7489's organisational domain), or None."""
     found = _public_suffixes().privatesuffix(domain)
     return str(found) if found else None
+
+
+def delegation_problem(domain: str) -> str | None:
+    """Why `domain` cannot be delegated to this service, or None when it can."""
+    registrable = _public_suffixes().privatesuffix(domain)
+    if registrable is None:
+        return (
+            "its registrable domain cannot be told from the public suffix list, so there is "
+            "no zone above it in which to publish the NS records"
+        )
+    if registrable == domain:
+        return (
+            f"'{domain}' is a registrable domain (an apex): its name servers are set at the "
+            f"domain's registrar, not in a zone you edit; delegate a subdomain such as "
+            f"mail.{domain} instead"
+        )
+    return None

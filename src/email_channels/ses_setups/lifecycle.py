@@ -47,6 +47,7 @@ from email_channels.ses_setups.inflight import DOMAIN, TENANT_NAME, DeleteInFlig
 from email_channels.ses_setups.models import SesSetup, SetupState
 from email_channels.ses_setups.repository import DeleteClaim
 from email_channels.ses_setups.teardown import Delete, InflightDeletes, log_deletion, paced
+from email_channels.ses_setups.zones import ZONE, SetupZones, is_delegated
 from email_channels.webhooks.outbox import EventType, record_event
 
 logger = logging.getLogger(__name__)
@@ -143,12 +144,14 @@ class SetupLifecycle:
         *,
         db: Database,
         ses: SesRegions,
+        zones: SetupZones,
         deployment: DeploymentTag,
         lease_seconds: float,
         inflight_horizon: float,
     ) -> None:
         self._db = db
         self._ses = ses
+        self.zones = zones
         self.deployment = deployment
         self.lease_seconds = lease_seconds
         self.deletes = InflightDeletes(db=db, inflight_horizon=inflight_horizon)
@@ -173,12 +176,14 @@ class SetupLifecycle:
         await self._refuse_reserved(setup, lease)
         try:
             await self._provision(setup, lease)
+            if is_delegated(setup):
+                await self._publish_zone(setup, lease)
         except LeaseLost:
             raise  # the new holder finishes or undoes the create
         except AppError:
             await self.undo_create(setup, lease)
             raise
-        if self._db.driver is not None:  # the same writes, one round trip
+        if self._db.driver is not None and not is_delegated(setup):  # one round trip
             ended = await repository.activate_created_driver(
                 self._db.driver, setup, token=lease.token
             )
@@ -188,6 +193,7 @@ class SetupLifecycle:
                 state=SetupState.ACTIVE.value,
                 dkim_tokens=setup.dkim_tokens,
                 signing_hosted_zone=setup.signing_hosted_zone,
+                delegation_nameservers=setup.delegation_nameservers,
             )
         if not ended:
             raise LeaseLost()
@@ -263,6 +269,17 @@ class SetupLifecycle:
             *policy,
         )
 
+    async def _publish_zone(self, setup: SesSetup, lease: Lease) -> None:
+        """The zone step, after SES: recorded on the row before the publisher is asked."""
+        setup.provisioning_steps = [*setup.provisioning_steps, ZONE]
+        await lease.renew(provisioning_steps=setup.provisioning_steps)
+        try:
+            await self.zones.publish(setup, tags=await self._tags(setup))
+        except AppError as error:
+            if not maybe_applied(error):  # refused (or someone else's zone): nothing to undo
+                setup.provisioning_steps = [s for s in setup.provisioning_steps if s != ZONE]
+            raise
+
     async def _renew_provisioned(self, setup: SesSetup, lease: Lease) -> None:
         """Renew the lease with what the first round made (ARNs, every step as intent)."""
         if self._db.driver is None:
@@ -286,6 +303,8 @@ class SetupLifecycle:
         """
         try:
             await lease.renew(provisioning_steps=setup.provisioning_steps)
+            if ZONE in setup.provisioning_steps:  # the last step: undone first
+                await self.zones.remove(setup)
             await self._remove(
                 setup,
                 lease,
@@ -337,6 +356,9 @@ class SetupLifecycle:
             await self._remove(
                 setup, lease, steps=ALL_STEPS, untagged_ok=True, pace=pace, audit=audit
             )
+            if is_delegated(setup):  # SES first: nothing sends for the domain once it goes
+                await lease.renew()
+                await self.zones.remove(setup)
         except LeaseLost:
             raise
         except AppError:

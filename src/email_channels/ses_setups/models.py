@@ -19,6 +19,11 @@ class SetupState(StrEnum):
     DELETING = "deleting"  # SES teardown in flight; still readable until it succeeds
 
 
+class DnsMode(StrEnum):
+    CUSTOMER = "customer"  # the customer publishes every record
+    DELEGATED = "delegated"  # the customer delegates the domain once; the service serves it
+
+
 class SesSetup(Base):
     __tablename__ = "ses_setups"
     __table_args__ = (
@@ -66,6 +71,12 @@ class SesSetup(Base):
     teardown_event: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # --- delegated setups: who publishes the records, and the servers of the zone ---
+    dns_mode: Mapped[str] = mapped_column(
+        String(16), default=DnsMode.CUSTOMER.value, server_default=DnsMode.CUSTOMER.value
+    )
+    # The servers the publisher serves the zone from (Route 53 assigns them); NULL: customer.
+    delegation_nameservers: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # --- background work (re-checks, SES status, expiry) ---
     # When the next re-check is due (null: now), and the interval that led there.
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

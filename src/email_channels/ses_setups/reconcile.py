@@ -45,8 +45,8 @@ LONG_AGO = datetime.min.replace(tzinfo=UTC)
 class Untracked:
     """An SES resource of this deployment that no setup row knows."""
 
-    kind: str  # "tenant" | "identity"
-    region: str
+    kind: str  # "tenant" | "identity" | "zone"
+    region: str  # for a zone: the DNS publisher's name
     name: str
     setup_id: str  # what its tag says
     tags: tuple[tuple[str, str], ...] = ()  # every tag, as listed
@@ -179,6 +179,34 @@ class Reconciler:
                         report.sweep_failed.append(resource)
                         continue
                 report.swept.append(resource)
+        await self._sweep_zones(report, cutoff=cutoff)
+
+    async def _sweep_zones(self, report: Reconciled, *, cutoff: datetime) -> None:
+        """The zones of delegated setups that no row knows, as the SES resources above."""
+        zones = self._lifecycle.zones
+        if zones.publisher is None:
+            return
+        where = zones.publisher.label
+        try:
+            found = await zones.made_before(cutoff)
+        except AppError:
+            logger.exception("reconcile: listing the zones at %s failed", where)
+            report.sweep_failed.append(Untracked("zone", where, "*", ""))
+            return
+        async with self._db.read() as connection:
+            known = await repository.known_ids(connection)
+        for zone in found:
+            if zone.setup_id in known:
+                continue
+            resource = Untracked("zone", where, zone.name, zone.setup_id or "")
+            if not report.dry_run:
+                try:
+                    await zones.sweep(zone)
+                except AppError:
+                    logger.exception("reconcile: sweeping %s failed", resource)
+                    report.sweep_failed.append(resource)
+                    continue
+            report.swept.append(resource)
 
     async def _ours_in(
         self, ses: SesGateway, *, region: str, cutoff: datetime, deployment: str

@@ -13,6 +13,7 @@ class Purpose(StrEnum):
     SPF = "spf"
     INBOUND_MX = "inbound_mx"
     DMARC = "dmarc"
+    DELEGATION = "delegation"  # an NS record of a delegated setup, published at the zone above
 
 
 SPF_INCLUDE = "include:amazonses.com"
@@ -21,7 +22,7 @@ SPF_INCLUDE = "include:amazonses.com"
 @dataclass(frozen=True, slots=True)
 class ExpectedRecord:
     purpose: Purpose
-    type: str  # CNAME | MX | TXT
+    type: str  # CNAME | MX | TXT | NS
     address: str  # fully qualified, lower case, no trailing dot
     record: str  # the value to publish; MX as "10 host"
 
@@ -50,3 +51,11 @@ def expected_records(
         ExpectedRecord(Purpose.DMARC, "TXT", f"_dmarc.{domain}", "v=DMARC1; p=none;"),
     ]
     return records
+
+
+def delegation_records(*, domain: str, nameservers: Sequence[str]) -> list[ExpectedRecord]:
+    """The NS records that delegate `domain` to the servers of its zone, one per server."""
+    return [
+        ExpectedRecord(Purpose.DELEGATION, "NS", domain, server.rstrip(".").lower())
+        for server in nameservers
+    ]

@@ -207,7 +207,13 @@ async def list_page_driver(
 _VISIBLE_SQL = "state IN ({})".format(
     ", ".join(f"'{state}'" for state in VISIBLE_STATES)  # our constants, not input
 )
-_JSON_COLUMNS = ("dkim_tokens", "provisioning_steps", "dns_results", "dns_zone")
+_JSON_COLUMNS = (
+    "dkim_tokens",
+    "provisioning_steps",
+    "dns_results",
+    "dns_zone",
+    "delegation_nameservers",
+)
 _SETUP_SQL = "SELECT {} FROM ses_setups WHERE id = $1 AND workspace_id = $2 AND {}".format(
     ", ".join(column.name for column in SesSetup.__table__.columns), _VISIBLE_SQL
 )

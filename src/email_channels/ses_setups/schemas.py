@@ -36,6 +36,15 @@ class SesSetupCreate(RequestBody):
         ),
     ]
 
+    dns_mode: Annotated[
+        Literal["customer", "delegated"],
+        Field(
+            description=(
+                "customer: the customer publishes every record; delegated: the customer "
+                "delegates the subdomain once with NS records and the service serves its zone."
+            ),
+        ),
+    ] = "customer"
     region: Annotated[
         str | None,
         Field(
@@ -86,9 +95,10 @@ class DnsZone(BaseModel):
 class DnsRecord(BaseModel):
     address: str = Field(description="Fully qualified host name, no trailing dot.")
     record: str = Field(description='The value to publish; MX as "10 host".')
-    type: Literal["CNAME", "MX", "TXT"]
+    type: Literal["CNAME", "MX", "TXT", "NS"]
     verified: bool
-    purpose: Literal["dkim", "mail_from_mx", "spf", "inbound_mx", "dmarc"]
+    purpose: Literal["dkim", "mail_from_mx", "spf", "inbound_mx", "dmarc", "delegation"]
+    managed: bool = Field(description="Served and kept right by the service (delegated setups).")
     status: Literal["verified", "missing", "mismatch", "unknown"]
     found: list[str] = Field(description="What the last lookup saw at the address for the type.")
     reason: str | None = Field(description="Null when verified; else what to fix.")
@@ -140,7 +150,10 @@ class Sending(BaseModel):
 
 
 class SesSetupDetail(SesSetupListItem):
-    dns_records: list[DnsRecord]
+    dns_mode: Literal["customer", "delegated"]
+    dns_records: list[DnsRecord] = Field(
+        description="For a delegated setup, the NS records to publish come first."
+    )
     dns_zone: DnsZone | None = Field(
         description="The zone and its servers, as the last check that found them saw them."
     )

@@ -12,22 +12,33 @@ from email_channels.db.base import utc_now
 from email_channels.db.engine import Database
 from email_channels.db.installation import DeploymentTag
 from email_channels.errors import FieldError, InvalidInput, NotFound
+from email_channels.integrations.dns.referral import ReferralDns
+from email_channels.integrations.dns_publisher import DnsPublisher
 from email_channels.integrations.ses import SesRegions
 from email_channels.pacing import Pacer
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
+from email_channels.ses_setups.delegated_check import check_delegated
 from email_channels.ses_setups.dns_check import all_verified, check_complete
+from email_channels.ses_setups.domains import delegation_problem
 from email_channels.ses_setups.lifecycle import SetupLifecycle
 from email_channels.ses_setups.mistakes import host_of
-from email_channels.ses_setups.models import SesSetup, SetupState
+from email_channels.ses_setups.models import DnsMode, SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
-from email_channels.ses_setups.records import ExpectedRecord, expected_records
+from email_channels.ses_setups.records import ExpectedRecord
 from email_channels.ses_setups.schedule import Schedule
 from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupUpdate
 from email_channels.ses_setups.sending import SendingControl, sending_json
 from email_channels.ses_setups.source_check import SourceCheck
 from email_channels.ses_setups.verification import NOT_CHECKED, RecordResult
+from email_channels.ses_setups.zones import (
+    SetupZones,
+    customer_records,
+    is_delegated,
+    is_managed,
+    setup_records,
+)
 from email_channels.single_flight import SingleFlight
 
 logger = logging.getLogger(__name__)
@@ -36,14 +47,8 @@ LIST_KIND = "ses-setups"
 
 
 def expected_for(setup: SesSetup) -> list[ExpectedRecord]:
-    """The records a stored setup needs."""
-    return expected_records(
-        domain=setup.domain_identity,
-        region=setup.region,
-        mail_from_subdomain=setup.mail_from_domain.removesuffix("." + setup.domain_identity),
-        dkim_tokens=setup.dkim_tokens,
-        signing_hosted_zone=setup.signing_hosted_zone or "",
-    )
+    """The records a stored setup needs, in the detail's order."""
+    return setup_records(setup)
 
 
 def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
@@ -65,6 +70,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
                 {"name": name, "status": status.value} for name, status in result.nameservers
             ],
             "found_at": result.found_at,
+            "managed": is_managed(setup, expected),
         }
         for expected, result in zip(expected_for(setup), results, strict=True)
     ]
@@ -73,6 +79,7 @@ def detail_json(setup: SesSetup, results: list[RecordResult]) -> dict[str, Any]:
         "tenant_name": setup.tenant_name,
         "domain_identity": setup.domain_identity,
         "region": setup.region,
+        "dns_mode": setup.dns_mode,
         "dns_verified": setup.dns_verified,
         "dns_records": records,
         "dns_zone": zone,
@@ -119,22 +126,28 @@ class SesSetupService:
         inflight_horizon: float = 300.0,
         ses_read_rate: float = 1.0,
         offered_regions: Sequence[str] = (),
+        publisher: DnsPublisher | None = None,
+        direct: ReferralDns | None = None,
     ) -> None:
         self._db = db
         self.ses = ses
         self.schedule = schedule or Schedule()
         self._dns = dns
+        self._direct = direct
         # The regions a create may choose, the default first (AWS_REGIONS).
         self.offered_regions = tuple(offered_regions) or (region,)
         self._mail_from_subdomain = mail_from_subdomain
         # Every SES read of the background work (status refreshes, reconcile, the sweep)
         # shares one pace: SES_STATUS_RATE calls a second per process.
         self.ses_reads = Pacer(ses_read_rate)
+        # Unset: the installation id, read from the database on first use.
+        deployment = DeploymentTag(db=db, configured=deployment_id)
+        self.zones = SetupZones(publisher=publisher, deployment=deployment)
         self.lifecycle = SetupLifecycle(
             db=db,
             ses=ses,
-            # Unset: the installation id, read from the database on first use.
-            deployment=DeploymentTag(db=db, configured=deployment_id),
+            zones=self.zones,
+            deployment=deployment,
             lease_seconds=lease_seconds,
             inflight_horizon=inflight_horizon,
         )
@@ -162,8 +175,10 @@ class SesSetupService:
                 "This deployment does not offer that region.",
                 errors=[FieldError(field="region", message=f"One of: {offered}.")],
             )
-        now = utc_now()
         domain = request.domain_identity
+        if request.dns_mode == DnsMode.DELEGATED.value:
+            self._refuse_delegation(domain)
+        now = utc_now()
         setup = SesSetup(
             id=uuid.uuid4(),
             workspace_id=workspace_id,
@@ -173,6 +188,7 @@ class SesSetupService:
             mail_from_domain=f"{self._mail_from_subdomain}.{domain}",
             state=SetupState.PROVISIONING.value,
             state_changed_at=now,
+            dns_mode=request.dns_mode,
             dkim_tokens=[],
             provisioning_steps=[],
             dns_verified=False,
@@ -191,6 +207,28 @@ class SesSetupService:
         )
         await self.lifecycle.create(setup)
         return detail_json(setup, [NOT_CHECKED] * len(expected_for(setup)))
+
+    def _refuse_delegation(self, domain: str) -> None:
+        """A 422 when this deployment or this domain cannot have a delegated setup."""
+        if not self.zones.offered:
+            raise InvalidInput(
+                "This deployment does not offer delegated setups.",
+                errors=[
+                    FieldError(
+                        field="dns_mode",
+                        message="This deployment does not offer delegated setups (it serves "
+                        "no DNS zones); use customer and publish the records yourself.",
+                    )
+                ],
+            )
+        problem = delegation_problem(domain)
+        if problem is not None:
+            raise InvalidInput(
+                "This domain cannot be delegated.",
+                errors=[
+                    FieldError(field="domain_identity", message=f"cannot be delegated: {problem}")
+                ],
+            )
 
     async def delete(self, *, workspace_id: str, setup_id: uuid.UUID) -> None:
         """Tear down the SES resources, then forget the setup; refused while referenced."""
@@ -263,12 +301,24 @@ class SesSetupService:
         # came from is not kept that long (3.6 KB per waiting read, bench/README.md S5). The
         # check's own results replace them below, as they replace them in the row.
         setup.dns_results = []
-        checked = await self._dns.check(
-            expected_for(setup), domain=setup.domain_identity, previous=previous
-        )
-        results = checked.results
-        # A check that found no zone keeps the last one found: a hiccup forgets nothing.
-        setup.dns_zone = checked.zone or setup.dns_zone
+        zone = None  # a delegated setup's zone is ours: no zone of the customer's to find
+        if self._direct is not None and is_delegated(setup):
+            # The zone is ours: its records are asked at its servers, the NS above it.
+            results = await check_delegated(
+                expected_for(setup),
+                domain=setup.domain_identity,
+                zone_servers=setup.delegation_nameservers or (),
+                direct=self._direct,
+                lifetime=self._direct.lifetime,
+                previous=previous,
+            )
+        else:
+            checked = await self._dns.check(
+                expected_for(setup), domain=setup.domain_identity, previous=previous
+            )
+            results, zone = checked.results, checked.zone
+            # A check that found no zone keeps the last one found: a hiccup forgets nothing.
+            setup.dns_zone = checked.zone or setup.dns_zone
         now = utc_now()
         verified = all_verified(results)
         # updated_at moves when what the setup *is* changes (a record's verified flag),
@@ -289,7 +339,7 @@ class SesSetupService:
             "dns_verified": verified,
             "dns_checked_at": checked_at,
             "updated_at": now if changed else None,
-            "dns_zone": checked.zone,
+            "dns_zone": zone,
         }
         driver = self._db.driver
         if driver is not None and not background and (not verified or setup.announced_verified):
@@ -316,6 +366,8 @@ class SesSetupService:
                 background_check=background,
                 schedule=self.schedule,
             )
+        if background and is_delegated(setup):  # only the worker writes a zone, never a read
+            await self.zones.repair(setup, results, db=self._db)
         return detail_json(setup, results)
 
     # --- reads without a DNS check: the zone export and the console ---------------------
@@ -344,6 +396,6 @@ class SesSetupService:
     async def zone_records(
         self, *, workspace_id: str, setup_id: uuid.UUID
     ) -> tuple[str, list[ExpectedRecord]]:
-        """(domain, the seven records to publish) of a stored setup: no DNS lookup."""
+        """(domain, the records the customer publishes) of a stored setup: no DNS lookup."""
         setup = await self._visible(workspace_id=workspace_id, setup_id=setup_id)
-        return setup.domain_identity, expected_for(setup)
+        return setup.domain_identity, customer_records(setup)

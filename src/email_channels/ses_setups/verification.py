@@ -233,11 +233,22 @@ def _inbound_mx(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -
     )
 
 
+def _delegation(expected: ExpectedRecord, found: tuple[str, ...], domain: str) -> str | None:
+    servers = [normalised_name(value) for value in found]
+    if normalised_name(expected.record) in servers:
+        return None
+    return (
+        f"The NS records of {normalised_name(expected.address)} point at other name servers "
+        f"({_shown(servers)}): replace them with the NS records listed here, one per server."
+    )
+
+
 _RULES: dict[Purpose, Callable[[ExpectedRecord, tuple[str, ...], str], str | None]] = {
     Purpose.DKIM: _dkim,
     Purpose.MAIL_FROM_MX: _mail_from_mx,
     Purpose.INBOUND_MX: _inbound_mx,
     Purpose.DMARC: dmarc_problem,
+    Purpose.DELEGATION: _delegation,
 }
 
 

@@ -25,6 +25,7 @@ class EventType(StrEnum):
     EXPIRED = "ses_setup.expired"
     SENDING_PAUSED = "ses_setup.sending_paused"
     SENDING_RESUMED = "ses_setup.sending_resumed"
+    REPAIRED = "ses_setup.repaired"  # a managed record of a delegated setup written again
 
 
 EVENT_TYPES = tuple(event_type.value for event_type in EventType)
@@ -111,6 +112,8 @@ async def record_event(
     extra: dict[str, Any] | None = None,
 ) -> str:
     """Write one event about `setup` and a pending delivery to each subscribed webhook.
+
+    `details`: more of the event's `data` beside the setup (a repaired record).
 
     The webhooks are those that exist in this transaction's view: a webhook gets only the
     events that happen after it was created.
