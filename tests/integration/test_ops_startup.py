@@ -55,13 +55,15 @@ def test_serve_prints_where_everything_is_once_and_each_uvicorn_line_once(
     with serve(tmp_path / "serve.log", **settings) as served:
         base_url = served.base_url
     text = served.log.path.read_text()
+    port = UNANSWERED_NAMESERVER.rsplit(":", 1)[1]  # the test's resolver serves the zones too
     expected = [
         f"  API       {base_url}/v1/{{workspace_id}}/... (reference: {base_url}/docs)",
         f"  console   {base_url}/console",
         f"  database  SQLite file {tmp_path / 'service.db'}",
         f"  SES       sandbox: the built-in SES v2 emulator on http://127.0.0.1:"
         f"{settings['sandbox_port']}, its state in {tmp_path / 'sandbox.sqlite3'}",
-        f"  DNS       resolver: {UNANSWERED_NAMESERVER}",
+        f"  DNS       authoritative: each zone's own name servers (port {port}), found through"
+        f" {UNANSWERED_NAMESERVER}",
         "  worker    in the API process",
     ]
     lines = text.splitlines()

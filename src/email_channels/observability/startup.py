@@ -59,13 +59,12 @@ def _servers(nameservers: list[tuple[str, int]]) -> str:
 
 
 def _dns(settings: Settings) -> str:
-    # DNS_CHECK (the zones' own servers, or the resolver alone) where this version has it.
-    mode = getattr(settings, "dns_check", None)
+    # DNS_CHECK: the zones' own servers (found through the resolver), or the resolver alone.
     servers = _servers(settings.dns_nameservers)
-    if mode is None or str(mode) == "resolver":
+    if str(settings.dns_check) == "resolver":
         return f"resolver: {servers}"
-    port = getattr(settings, "dns_authoritative_port", 53)
-    return f"{mode}: each zone's own name servers (port {port}), found through {servers}"
+    port = settings.dns_authoritative_port
+    return f"authoritative: each zone's own name servers (port {port}), found through {servers}"
 
 
 def where_everything_is(
