@@ -23,7 +23,12 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from email_channels.console.session import CONSOLE_PATH, SESSION_COOKIE, SIGN_IN_COOKIE
+from email_channels.console.session import (
+    CONSOLE_PATH,
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    is_secure,
+)
 
 FLASH_COOKIE = "email_channels_console_flash"
 FLASH_SECONDS = 120  # long enough for a slow redirect, short enough to never meet a later page
@@ -55,10 +60,6 @@ def _signature(secret: str, payload: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
 def browser_secret(request: Request) -> str | None:
     """The secret this browser signs flashes with: its API key, else its sign-in token."""
     session = getattr(request.state, "console_session", None)
@@ -80,7 +81,7 @@ def set_flash(response: Response, request: Request, flash: Flash, *, secret: str
         path=CONSOLE_PATH,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=is_secure(request),
     )
 
 
@@ -120,5 +121,5 @@ def forget_flash(response: Response, request: Request) -> None:
             path=CONSOLE_PATH,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=is_secure(request),
         )

@@ -122,7 +122,8 @@ async def sign_in(request: Request, secret: str) -> KeyGrant:
     return grant
 
 
-def _secure(request: Request) -> bool:
+def is_secure(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS (a listed proxy's X-Forwarded-Proto counts)."""
     # https as the client sees it: behind a proxy listed in FORWARDED_ALLOW_IPS, its
     # X-Forwarded-Proto (applied to the scope by the proxy headers middleware).
     return request.url.scheme == "https"
@@ -136,7 +137,7 @@ def set_session_cookie(response: Response, request: Request, secret: str) -> Non
         path=CONSOLE_PATH,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=is_secure(request),
     )
     response.delete_cookie(SIGN_IN_COOKIE, path=CONSOLE_PATH)
 
@@ -144,7 +145,11 @@ def set_session_cookie(response: Response, request: Request, secret: str) -> Non
 def clear_session_cookie(response: Response, request: Request) -> None:
     """Forget the key in the browser."""
     response.delete_cookie(
-        SESSION_COOKIE, path=CONSOLE_PATH, httponly=True, samesite="strict", secure=_secure(request)
+        SESSION_COOKIE,
+        path=CONSOLE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=is_secure(request),
     )
 
 
@@ -161,5 +166,5 @@ def set_sign_in_cookie(response: Response, request: Request, token: str) -> None
         path=CONSOLE_PATH,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=is_secure(request),
     )
