@@ -21,7 +21,7 @@ from email_channels.console import install_console
 from email_channels.http import Problem, json_response
 from email_channels.integrations.dns import DnsLookup
 from email_channels.integrations.ses import SesRegions
-from email_channels.memory import freeze_startup_objects
+from email_channels.memory import freeze_startup_objects, limit_heap_arenas
 from email_channels.observability.endpoints import router as operations_router
 from email_channels.observability.logs import configure_logging, ensure_structlog
 from email_channels.observability.middleware import ObservabilityMiddleware
@@ -46,6 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_heap_arenas()  # before open_api starts any thread
         async with AsyncExitStack() as stack:
             parts = await open_api(settings, stack, ses=ses, dns=dns, with_worker=run_worker)
             app.state.database = parts.database

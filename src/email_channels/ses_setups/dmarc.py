@@ -8,6 +8,7 @@ any other malformed value in favour of its default, so a bad `pct` or `adkim` is
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ def is_dmarc_record(value: str) -> bool:
     return DMARC_VERSION.match(value) is not None
 
 
+@functools.lru_cache(maxsize=1024)  # a check judges the same record every time
 def dmarc_fault(record: str) -> DmarcFault | None:
     """Why receivers do not apply the record's policy as published, or None when they do."""
     tags: dict[str, list[str]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import idna
 from publicsuffixlist import PublicSuffixList
@@ -116,6 +116,7 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList(accept_unknown=True, only_icann=False)
 
 
+@lru_cache(maxsize=4096)  # a check asks it of its setup's domain every time
 def organisational_domain(domain: str) -> str | None:
     """The registrable domain of `domain` (RFC 7489's organisational domain), or None."""
     found = _public_suffixes().privatesuffix(domain)

@@ -201,10 +201,15 @@ class SetupLifecycle:
 
     async def _refuse_reserved(self, setup: SesSetup, lease: Lease) -> None:
         """409 when a delete of the domain or tenant name may still land; the row goes."""
-        async with self._db.read() as connection:
-            found = await inflight.reserved(
-                connection, domain=setup.domain_identity, tenant_name=setup.tenant_name
+        if self._db.driver is not None:
+            found = await inflight.reserved_driver(
+                self._db.driver, domain=setup.domain_identity, tenant_name=setup.tenant_name
             )
+        else:
+            async with self._db.read() as connection:
+                found = await inflight.reserved(
+                    connection, domain=setup.domain_identity, tenant_name=setup.tenant_name
+                )
         if found is not None:
             await lease.forget()
             raise DeleteInFlight(found)

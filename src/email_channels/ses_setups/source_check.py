@@ -10,7 +10,7 @@ section 4's check (dns_check.py) and nothing else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,19 +146,27 @@ class SourceCheck:
             name: [q for q in queries if _within(q[0], zone.name)]
             for name, queries in extra.items()
         }
-        second, fallback, beyond, spf = await asyncio.gather(
-            self._ask_more(servers, inside, zone, deadline),
-            self._resolver(
-                [expected[i] for i in unanswered],
-                zone.name,
-                None
-                if previous is None
-                else [previous[i] for i in unanswered if i < len(previous)],
-                deadline,
-            ),
-            self._resolver_observations(outside, deadline),
-            self._spf_answers(expected, first, deadline),
-        )
+        spf_work = self._spf_work(expected, first, deadline)
+        if not unanswered and not outside and not spf_work and not any(inside.values()):
+            # Every record answered where it belongs: the common case, one round and no task.
+            second: dict[str, Observed] = {name: {} for name in names}
+            fallback: list[RecordResult] = []
+            beyond: Observed = {}
+            spf: Observed = {}
+        else:
+            second, fallback, beyond, spf = await asyncio.gather(
+                self._ask_more(servers, inside, zone, deadline),
+                self._resolver(
+                    [expected[i] for i in unanswered],
+                    zone.name,
+                    None
+                    if previous is None
+                    else [previous[i] for i in unanswered if i < len(previous)],
+                    deadline,
+                ),
+                self._resolver_observations(outside, deadline),
+                self._spf_answers(spf_work),
+            )
         serials = {name: s for name in names if (s := serial_of(first[name].get(soa))) is not None}
         fallbacks = dict(zip(unanswered, fallback, strict=True))
         results = []
@@ -214,13 +222,13 @@ class SourceCheck:
             expected, domain=domain, lookup=self.lookup, lifetime=remaining, previous=previous
         )
 
-    async def _spf_answers(
+    def _spf_work(
         self, expected: Sequence[ExpectedRecord], first: dict[str, Observed], deadline: float
-    ) -> Observed:
+    ) -> list[Awaitable[Observed]]:
         """What the SPF records the servers hold need (includes, redirect, mechanisms), asked of
         the resolver: those names live in other zones. Once per distinct record, not per server.
         """
-        wanted = []
+        wanted: list[Awaitable[Observed]] = []
         for record in expected:
             if record.purpose is not Purpose.SPF:
                 continue
@@ -232,6 +240,10 @@ class SourceCheck:
                 if values not in seen:
                     seen.add(values)
                     wanted.append(spf_answers(record, observed, self.lookup, deadline))
+        return wanted
+
+    @staticmethod
+    async def _spf_answers(wanted: list[Awaitable[Observed]]) -> Observed:
         answers: Observed = {}
         for found in await asyncio.gather(*wanted):
             answers |= found

@@ -20,6 +20,7 @@ import asyncio
 import secrets
 import socket
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ import dns.rdatatype
 Server = tuple[str, int]
 _RANDOM = secrets.SystemRandom()
 ROTATE_AFTER = 64  # queries per socket (per source port), as a check sends seven
+ACCEPTED_KEPT = 128  # parsed answers kept per process (about 2.5 KB each)
 
 
 class SharedSocket(asyncio.DatagramProtocol):
@@ -184,6 +186,13 @@ class Question:
         self.opcode = dns.opcode.from_flags(message.flags)
         self.wire = message.to_wire()
 
+    def same_as(self, other: Question) -> bool:
+        """Whether `other` asks the same question (an answer to one answers the other)."""
+        return other is self or (
+            (self.qname, self.rdtype, self.rdclass, self.opcode)
+            == (other.qname, other.rdtype, other.rdclass, other.opcode)
+        )
+
     def with_id(self, query_id: int) -> bytes:
         return query_id.to_bytes(2, "big") + self.wire[2:]
 
@@ -302,8 +311,43 @@ async def query_all(
     return outcomes
 
 
+class _Accepted:
+    """Answers already parsed and accepted, by their bytes after the id: a bounded LRU.
+
+    A zone's server sends the same bytes for the same question until the zone changes, and a
+    setup's page is read again and again: parsing each answer with dnspython (about 90 us,
+    seven per check) was a fifth of a detail read's CPU (bench/README.md, S2). An answer
+    whose bytes after the id equal one accepted before for the same question is that answer:
+    the flags, rcode, question and records are all in those bytes, so only the id is left to
+    check. The messages are shared: nothing downstream changes one.
+    """
+
+    def __init__(self, kept: int = ACCEPTED_KEPT) -> None:
+        self._kept = kept
+        self._messages: OrderedDict[bytes, tuple[Question, dns.message.Message]] = OrderedDict()
+
+    def get(self, question: Question, wire: bytes) -> dns.message.Message | None:
+        found = self._messages.get(wire[2:])
+        if found is None or not found[0].same_as(question):
+            return None
+        self._messages.move_to_end(wire[2:])
+        return found[1]
+
+    def keep(self, question: Question, wire: bytes, message: dns.message.Message) -> None:
+        self._messages[wire[2:]] = (question, message)
+        if len(self._messages) > self._kept:
+            self._messages.popitem(last=False)
+
+
+_ACCEPTED = _Accepted()
+
+
 def _accepted(question: Question, wire: bytes, query_id: int) -> dns.message.Message | None:
     """The answer if it is a plain one to `question`; None where dnspython must decide."""
+    if len(wire) >= 2 and int.from_bytes(wire[:2], "big") == query_id:
+        known = _ACCEPTED.get(question, wire)
+        if known is not None:
+            return known
     try:
         response = dns.message.from_wire(wire)
     except Exception:  # malformed: dnspython's resolver decides what that means
@@ -312,4 +356,5 @@ def _accepted(question: Question, wire: bytes, query_id: int) -> dns.message.Mes
         return None
     if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         return None
+    _ACCEPTED.keep(question, wire, response)
     return response
