@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 import dns.asyncquery
 import dns.exception
@@ -20,6 +19,7 @@ import dns.rcode
 import dns.rdatatype
 
 from email_channels.integrations.dns import DnsLookup, Observation, Outcome
+from email_channels.integrations.dns.resolver import presentation_values
 
 
 class ReferralDns:
@@ -87,17 +87,9 @@ class ReferralDns:
         for section in sections:
             for rrset in section:
                 if rrset.name == owner and rrset.rdtype == kind:
-                    return Observation(qname, rdtype, Outcome.ANSWER, _values(rrset, kind))
+                    return Observation(
+                        qname, rdtype, Outcome.ANSWER, presentation_values(rrset, rdtype)
+                    )
         if not response.flags & dns.flags.AA and kind != dns.rdatatype.NS:
             return Observation(qname, rdtype, Outcome.FAILURE, detail="answer without authority")
         return Observation(qname, rdtype, Outcome.NO_DATA)
-
-
-def _values(rrset: Any, kind: dns.rdatatype.RdataType) -> tuple[str, ...]:
-    """Values as the DNS port describes them (names lower case, no trailing dot)."""
-    if kind == dns.rdatatype.TXT:
-        return tuple(sorted(b"".join(r.strings).decode("utf-8", "replace") for r in rrset))
-    if kind == dns.rdatatype.MX:
-        pairs = sorted((int(r.preference), r.exchange.to_text(omit_final_dot=True)) for r in rrset)
-        return tuple(f"{preference} {exchange.lower()}" for preference, exchange in pairs)
-    return tuple(sorted(r.to_text().rstrip(".").lower() for r in rrset))

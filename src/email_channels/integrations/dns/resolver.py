@@ -263,7 +263,7 @@ def presentation_values(rrset: Iterable[dns.rdata.Rdata], rdtype: str) -> tuple[
     if kind == dns.rdatatype.MX:
         pairs = sorted((int(r.preference), _host(r.exchange)) for r in rdatas)  # type: ignore[attr-defined]
         return tuple(f"{preference} {exchange}" for preference, exchange in pairs)
-    if kind == dns.rdatatype.CNAME:
+    if kind in (dns.rdatatype.CNAME, dns.rdatatype.NS):
         return tuple(sorted(_host(r.target) for r in rdatas))  # type: ignore[attr-defined]
     if kind == dns.rdatatype.TXT:
         return tuple(
