@@ -188,7 +188,7 @@ class Deliverer:
                 target, host, server_name = pinned(parsed, addresses[0])
                 origin = (parsed.parts.scheme.lower(), parsed.host, parsed.parts.port)
                 async with self._pools.client(origin) as client:
-                    return await _send(
+                    return await send_attempt(
                         client,
                         target,
                         body=body,
@@ -210,7 +210,7 @@ class Deliverer:
             return Outcome(error=f"Request failed: {type(failure).__name__}.")
 
 
-async def _send(
+async def send_attempt(
     client: httpx.AsyncClient,
     target: str,
     *,
