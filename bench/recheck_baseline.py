@@ -1,10 +1,9 @@
 """S7's baseline, as its own process: `python -m bench.recheck_baseline --dsn ... --port ...`.
 
 The unavoidable work of re-checking S7's setups and nothing else: for each setup the same
-DNS queries the worker sends (the domain's SOA to the resolver; the seven records to the
-zone's server, without recursion; the SPF include's TXT to the resolver), in the same three
-rounds, each answer parsed by dnspython, then one UPDATE that stores the results and the next
-due time. The same number of setups in flight as the worker (its claim batch), one UDP socket
+DNS queries the worker sends (the domain's SOA to the resolver, then the seven records to
+the zone's server, without recursion: two rounds), each answer parsed by dnspython, then one
+UPDATE that stores the results and the next due time. The same number of setups in flight as the worker (its claim batch), one UDP socket
 for every query, one asyncpg prepared statement for the UPDATE, on the same asyncio loop the
 worker runs on. What it leaves out is the worker's own machinery: claims, the verdict rules,
 SQLAlchemy, events. It prints one JSON object: checks done and their completion times.
@@ -25,7 +24,7 @@ import dns.flags
 import dns.message
 import dns.rdatatype
 
-from bench.bind import HOST, SPF_ZONE
+from bench.bind import HOST
 from email_channels.ses_setups.records import expected_records
 
 UPDATE = (
@@ -84,7 +83,7 @@ def _values(answer: Any, rdtype: str) -> list[str]:
 
 
 async def check_one(setup: Any, *, udp: Socket, port: int, pool: Any) -> None:
-    """The queries of one setup's check, in the worker's three rounds; then its UPDATE."""
+    """The queries of one setup's check, in the worker's two rounds; then its UPDATE."""
     expected = expected_records(
         domain=setup["domain_identity"],
         region=setup["region"],
@@ -98,7 +97,6 @@ async def check_one(setup: Any, *, udp: Socket, port: int, pool: Any) -> None:
     found = {
         query: _values(answer, query[1]) for query, answer in zip(primaries, answers, strict=True)
     }
-    await udp.ask([(SPF_ZONE, "TXT", True)], port)
     results = []
     for record in expected:
         values = found[(record.address, record.type)]

@@ -318,9 +318,7 @@ class Rechecks:
             raise HarnessError(f"the S7 baseline's checks failed: {result['failure_samples']}")
         progress = asyncio.run(_progress(self._dsn))
         rate = completion_rate(result["first_done"], result["last_done"], result["checks"])
-        run = self._judged(since, rate=rate, progress=progress, load=None)
-        asyncio.run(_make_due(self._dsn))
-        return run
+        return self._judged(since, rate=rate, progress=progress, load=None)
 
     def calm(self) -> LoadResult:
         _say("S7, the list alone (calm)")
@@ -345,13 +343,14 @@ class Rechecks:
             time.sleep(0.5)  # a check stored after its next due time moved: let it finish
             progress = asyncio.run(_progress(self._dsn))
         rate = completion_rate(progress.first, progress.last, progress.complete)
-        run = self._judged(since, rate=rate, progress=progress, load=load)
-        asyncio.run(_make_due(self._dsn))
-        return run
+        return self._judged(since, rate=rate, progress=progress, load=load)
 
     def run(self) -> S7Result:
         baseline = self.baseline()
+        asyncio.run(_make_due(self._dsn))
         calm = self.calm()
         one = self.workers(1)
+        asyncio.run(_make_due(self._dsn))
         two = self.workers(2)
+        # Left checked (due in a day): S8's worker has no re-checks to do.
         return S7Result(len(self._setups), baseline, calm, one, two)

@@ -8,10 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from email_channels import __version__
-from email_channels.webhooks.models import Delivery, Webhook
+from email_channels.db.base import utc_now
+from email_channels.webhooks.delivery import LANE_ATTEMPTS
+from email_channels.webhooks.models import Delivery, DeliveryStatus, Event, Webhook
 from email_channels.worker.loop import Worker
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
@@ -255,3 +257,63 @@ async def test_a_stored_url_with_a_control_character_fails_cleanly_without_block
     for item in items:
         assert item["attempts"] == 1  # a malformed URL is not retried
         assert "control characters" in item["last_error"]
+
+
+async def test_a_webhook_with_more_due_than_one_lane_takes_gets_them_all_without_waiting(
+    api: Api,
+) -> None:
+    """A lane ends after LANE_ATTEMPTS in a row; the next pass picks the webhook up at once.
+
+    It used to claim one more delivery on its way out and never attempt it, so the webhook
+    (one attempt in flight) waited for that claim's lease: 2 x WEBHOOK_TIMEOUT + 5 s.
+    """
+    due = 2 * LANE_ATTEMPTS + 3
+    now = utc_now()
+    with Receiver(keep_alive=True) as receiver:
+        hook_id = uuid.uuid4()
+        async with api.database.transaction() as session:
+            await session.execute(
+                insert(Webhook).values(
+                    id=hook_id,
+                    workspace_id="ws1",
+                    url=receiver.url(),
+                    events=["ses_setup.created"],
+                    description=None,
+                    secret="whsec_dGVzdA==",
+                    created_at=now,
+                )
+            )
+            for _ in range(due):
+                event_id = f"evt_{uuid.uuid4().hex}"
+                seq = await session.scalar(
+                    insert(Event)
+                    .values(
+                        id=event_id,
+                        workspace_id="ws1",
+                        setup_id=uuid.uuid4(),
+                        type="ses_setup.created",
+                        occurred_at=now,
+                        data={},
+                    )
+                    .returning(Event.seq)
+                )
+                await session.execute(
+                    insert(Delivery).values(
+                        id=uuid.uuid4(),
+                        webhook_id=hook_id,
+                        event_seq=seq,
+                        event_id=event_id,
+                        event_type="ses_setup.created",
+                        status=DeliveryStatus.PENDING.value,
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        async with running_worker(api) as worker:
+            # Far less than the lease of an abandoned claim (45 s with this WEBHOOK_TIMEOUT).
+            within = 10.0 + 4 * delivery_interval(worker)
+            received = await receiver.wait_for(
+                lambda got: len(got) >= due, within=within, what=f"{due} deliveries"
+            )
+    assert len({r.webhook_id for r in received}) == due

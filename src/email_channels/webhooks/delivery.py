@@ -131,9 +131,11 @@ class Deliverer:
 
     async def _lane(self, row: Any, token: uuid.UUID) -> None:
         try:
-            for _ in range(LANE_ATTEMPTS):
+            for attempt in range(1, LANE_ATTEMPTS + 1):
                 await self._attempt(row, token)
-                if self._closing:
+                # The last attempt claims nothing more: a claim taken and never attempted held
+                # the whole webhook (one attempt in flight) until its lease ran out.
+                if self._closing or attempt == LANE_ATTEMPTS:
                     return
                 token = uuid.uuid4()  # the first claim's token is shared with other lanes
                 following = await self._claim(token, limit=1, webhook_id=row.webhook_id)
