@@ -3,10 +3,11 @@
 The unavoidable work of re-checking S7's setups and nothing else: for each setup the same
 DNS queries the worker sends (the domain's SOA to the resolver, then the seven records to
 the zone's server, without recursion: two rounds), each answer parsed by dnspython, then one
-UPDATE that stores the results and the next due time. The same number of setups in flight as the worker (its claim batch), one UDP socket
-for every query, one asyncpg prepared statement for the UPDATE, on the same asyncio loop the
-worker runs on. What it leaves out is the worker's own machinery: claims, the verdict rules,
-SQLAlchemy, events. It prints one JSON object: checks done and their completion times.
+UPDATE that stores the results and the next due time. The same number of setups in flight
+as the worker (its claim batch), one UDP socket for every query, the UPDATE prepared once per
+connection of a pool of the worker's size, on the same asyncio loop the worker runs on. What
+it leaves out is the worker's own machinery: claims, the verdict rules, SQLAlchemy, events.
+It prints one JSON object: checks done and their completion times.
 """
 
 from __future__ import annotations

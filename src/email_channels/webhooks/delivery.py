@@ -25,6 +25,7 @@ from email_channels.db.engine import Database
 from email_channels.observability.metrics import WEBHOOK_DELIVERIES
 from email_channels.webhooks import delivery_repository as repository
 from email_channels.webhooks.connections import ReceiverPools
+from email_channels.webhooks.delivery_repository import ClaimedAttempt
 from email_channels.webhooks.models import DeliveryStatus
 from email_channels.webhooks.signing import signed_headers
 from email_channels.webhooks.url_guard import (
@@ -118,18 +119,19 @@ class Deliverer:
 
     async def _claim(
         self, token: uuid.UUID, *, limit: int, webhook_id: uuid.UUID | None = None
-    ) -> list[Any]:
+    ) -> list[ClaimedAttempt]:
+        # Outlives one attempt (its resolution and POST are cut at the timeout).
+        seconds = 2 * self._timeout + 5
+        if self._db.driver is not None:
+            return await repository.claim_due_driver(
+                self._db.driver, token=token, limit=limit, seconds=seconds, webhook_id=webhook_id
+            )
         async with self._db.transaction() as session:
             return await repository.claim_due(
-                session,
-                token=token,
-                limit=limit,
-                # Outlives one attempt (its resolution and POST are cut at the timeout).
-                seconds=2 * self._timeout + 5,
-                webhook_id=webhook_id,
+                session, token=token, limit=limit, seconds=seconds, webhook_id=webhook_id
             )
 
-    async def _lane(self, row: Any, token: uuid.UUID) -> None:
+    async def _lane(self, row: ClaimedAttempt, token: uuid.UUID) -> None:
         try:
             for attempt in range(1, LANE_ATTEMPTS + 1):
                 await self._attempt(row, token)
@@ -146,7 +148,7 @@ class Deliverer:
             # The claim expires and another pass takes the delivery over.
             logger.exception("webhook delivery lane failed")
 
-    async def _attempt(self, row: Any, token: uuid.UUID) -> None:
+    async def _attempt(self, row: ClaimedAttempt, token: uuid.UUID) -> None:
         body = delivery_body(event_type=row.type, occurred_at=row.occurred_at, data=row.data)
         headers = signed_headers(
             secret=row.secret, message_id=row.event_id, timestamp=int(time.time()), body=body
@@ -161,17 +163,20 @@ class Deliverer:
                 retry_in = retry_delay(attempts, scale=self._retry_scale)
             status = DeliveryStatus.PENDING if retry_in is not None else DeliveryStatus.FAILED
             label = "retrying" if retry_in is not None else "failed"
-        async with self._db.transaction() as session:
-            recorded = await repository.finish_attempt(
-                session,
-                delivery_id=row.id,
-                token=token,
-                status=status,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                retry_in=retry_in,
-                delivered_at=utc_now() if outcome.error is None else None,
-            )
+        finished: dict[str, Any] = {
+            "delivery_id": row.id,
+            "token": token,
+            "status": status,
+            "status_code": outcome.status_code,
+            "error": outcome.error,
+            "retry_in": retry_in,
+            "delivered_at": utc_now() if outcome.error is None else None,
+        }
+        if self._db.driver is not None:
+            recorded = await repository.finish_attempt_driver(self._db.driver, **finished)
+        else:
+            async with self._db.transaction() as session:
+                recorded = await repository.finish_attempt(session, **finished)
         if recorded:
             WEBHOOK_DELIVERIES.labels(outcome=label).inc()
         logger.info(
