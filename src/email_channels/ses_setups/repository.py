@@ -224,8 +224,14 @@ async def get_visible_driver(
 ) -> SesSetup | None:
     """`get_visible` on the driver's pool: the same row, as a (detached) SesSetup."""
     record = await driver.fetchrow(_SETUP_SQL, setup_id, workspace_id)
-    if record is None:
-        return None
+    return None if record is None else setup_of_record(record)
+
+
+SETUP_COLUMNS_SQL = ", ".join(column.name for column in SesSetup.__table__.columns)
+
+
+def setup_of_record(record: Any) -> SesSetup:
+    """A (detached) SesSetup of a driver's row of every column (`SETUP_COLUMNS_SQL`)."""
     values = dict(record)
     for column in _JSON_COLUMNS:  # asyncpg hands `json` over as its text
         if isinstance(values[column], str):
