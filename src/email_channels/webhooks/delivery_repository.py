@@ -2,9 +2,9 @@
 
 On PostgreSQL the claim and the outcome also come as one statement each on the driver's pool
 (`*_driver`): the claim's UPDATE and its SELECT, and a transaction's BEGIN and COMMIT, were
-four round trips per attempt, and building the claim's statement in SQLAlchemy was a third
-of the worker's CPU in S8 (bench/README.md). The SQL says the same as the SQLAlchemy form
-above it, which SQLite runs.
+four round trips per attempt, and building the claim's statement in SQLAlchemy took a quarter
+to two fifths of the worker's CPU in S8 (bench/README.md). The SQL says the same as the
+SQLAlchemy form above it, which SQLite runs.
 """
 
 from __future__ import annotations
