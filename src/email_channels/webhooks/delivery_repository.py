@@ -167,16 +167,16 @@ def _claim_sql(chosen: str) -> str:
     )
 
 
-# The fair claim: every webhook's first due delivery, workspaces in turn ($3 of them).
+# The fair claim: every webhook's first due delivery, workspaces in turn ($3 of them). Each
+# webhook's first is found on the pending index (a lateral LIMIT 1, as a lane's claim finds
+# it) rather than by numbering all due deliveries: 12 ms -> under 1 ms with 10,000 due (S8).
 _CLAIM_SQL = _claim_sql(
-    "due AS (SELECT d.id, d.event_seq, w.workspace_id,"
-    " row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.event_seq) AS in_webhook"
-    " FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id"
-    f" WHERE d.status = '{PENDING}' AND d.next_attempt_at <= {_NOW} AND {_FREE}"
-    f" AND {_UNBLOCKED} AND d.webhook_id NOT IN ({_IN_FLIGHT})),"
-    " heads AS (SELECT id, event_seq,"
-    " row_number() OVER (PARTITION BY workspace_id ORDER BY event_seq) AS turn"
-    " FROM due WHERE in_webhook = 1),"
+    "heads AS (SELECT first.id, first.event_seq,"
+    " row_number() OVER (PARTITION BY w.workspace_id ORDER BY first.event_seq) AS turn"
+    f" FROM webhooks w CROSS JOIN LATERAL (SELECT d.id, d.event_seq FROM deliveries d"
+    f" WHERE d.webhook_id = w.id AND d.status = '{PENDING}' AND d.next_attempt_at <= {_NOW}"
+    f" AND {_FREE} AND {_UNBLOCKED} ORDER BY d.event_seq LIMIT 1) first"
+    f" WHERE w.id NOT IN ({_IN_FLIGHT})),"
     " chosen AS (SELECT id FROM heads ORDER BY turn, event_seq LIMIT $3)"
 )
 # A lane's claim: its webhook's ($3) first due delivery, by the same rules (one is all a
