@@ -26,12 +26,19 @@ import httpx
 from bench.database import database_url, drop_database, new_database_name, prepare_database
 from bench.first_check import QUERY_LOG, first_check_round_trips
 from bench.load import LoadResult
-from bench.processes import HarnessError, RunningServer, run_load, serving
+from bench.processes import (
+    HarnessError,
+    RunningServer,
+    closed_loopback_port,
+    run_load,
+    serving,
+)
 from bench.report import Measurement, Report, render_table, write_json
 from bench.scenarios import DNS_DELAY, detail_latencies, pick_setups, resident_mb
 from bench.suite import one_pass, s2_targets, scale, targets
 from bench.targets import Target, render_targets
 from bench.upstreams import delayed_dns, sandbox, seed_sandbox
+from bench.worker_suite import run_worker_scenarios
 
 LIMIT = 20
 
@@ -102,10 +109,35 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="run S2 and S9 alone (the DNS check's targets), nothing else",
     )
+    parser.add_argument(
+        "--only-worker",
+        action="store_true",
+        help="run S7 and S8 alone (the worker's targets), beside the service, nothing else",
+    )
+    parser.add_argument(
+        "--s7-setups", type=_positive(int), default=20_000, help="S7 due setups (20000)"
+    )
+    parser.add_argument(
+        "--s8-events", type=_positive(int), default=10_000, help="S8 events (10000)"
+    )
+    parser.add_argument(
+        "--s8-receivers", type=_positive(int), default=10, help="S8 webhooks and receivers (10)"
+    )
+    parser.add_argument(
+        "--worker-profile",
+        type=Path,
+        metavar="DIR",
+        help="record each S7/S8 worker with py-spy (raw folded stacks) into DIR",
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the log folder (BIND's query log, ...)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error("--warmup must not be negative")
+    if args.only_worker and args.only_s2:
+        parser.error("--only-worker and --only-s2 each run alone: pick one")
     return args
 
 
@@ -255,10 +287,47 @@ def run(args: argparse.Namespace, *, name: str, log_dir: Path) -> tuple[Report, 
             if not args.single_pass:
                 first_pass = replace(first_pass, resident_mb=resident_mb(service.pid))
                 second_pass = one_pass(service, sandbox_url=sandbox_url, **suite)
+            # After S5's reading: the background work at scale, beside the same service.
+            worker_rows = run_worker_scenarios(
+                database_url=database_url(name),
+                service=service,
+                list_path=first,
+                api_key=seeded.api_key,
+                args=args,
+                log_dir=log_dir,
+                max_seconds=server_lifetime,
+            )
     rounds = first_check_round_trips(log_dir / QUERY_LOG, delay=DNS_DELAY)
-    return report, targets(
+    rows = targets(
         report, first=first_pass, second=second_pass, s6=s6, args=args, first_check_rounds=rounds
     )
+    return report, rows + worker_rows
+
+
+def run_only_worker(args: argparse.Namespace, *, name: str, log_dir: Path) -> list[Target]:
+    """S7 and S8 alone: the database seeded as for S1, the service for S7's list."""
+    print(f"bench: seeding {name} ...", file=sys.stderr, flush=True)
+    seeded = prepare_database(name, setups=args.setups)
+    lifetime = 1800.0
+    with (
+        closed_loopback_port() as ses_port,
+        serving(
+            "service",
+            database_url=database_url(name),
+            ses_endpoint_url=f"http://127.0.0.1:{ses_port}",
+            max_seconds=lifetime,
+            log_dir=log_dir,
+        ) as service,
+    ):
+        return run_worker_scenarios(
+            database_url=database_url(name),
+            service=service,
+            list_path=_list_path(seeded.workspace_id),
+            api_key=seeded.api_key,
+            args=args,
+            log_dir=log_dir,
+            max_seconds=lifetime,
+        )
 
 
 def _interrupt(signum: int, _: FrameType | None) -> None:
@@ -272,13 +341,19 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="email-channels-bench-"))
     failed = True
     try:
-        report, rows = run(args, name=name, log_dir=log_dir)
-        print(render_table(report))
-        print()
+        if args.only_worker:
+            report, rows = None, run_only_worker(args, name=name, log_dir=log_dir)
+        else:
+            report, rows = run(args, name=name, log_dir=log_dir)
+            print(render_table(report))
+            print()
         print(render_targets(rows))
         if args.json is not None:
             write_json(report, args.json, targets=[row.as_json() for row in rows])
-        failed = False
+        broken = [row for row in rows if row.must_hold and row.met is not True]
+        for row in broken:
+            print(f"bench: FAILED: {row.name} {row.what}: {row.note}", file=sys.stderr)
+        failed = bool(broken)
     except HarnessError as error:
         print(f"bench: {error}", file=sys.stderr)
     except (OSError, httpx.HTTPError) as error:
@@ -291,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # the database may be unreachable: say so, keep going
             print(f"bench: could not drop database {name}: {error}", file=sys.stderr)
             failed = True
-        if failed:
+        if failed or args.keep_logs:
             print(f"bench: server logs kept in {log_dir}", file=sys.stderr)
         else:
             shutil.rmtree(log_dir, ignore_errors=True)

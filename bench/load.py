@@ -87,8 +87,13 @@ async def generate_load(
     duration: float,
     max_requests: int,
     server_pid: int | None,
+    pace: float = 0.0,
 ) -> LoadResult:
-    """Run the closed loop; bounded by `warmup + duration` and by `max_requests`."""
+    """Run the closed loop; bounded by `warmup + duration` and by `max_requests`.
+
+    `pace`: the least seconds between the starts of one worker's requests (0: back to back),
+    for a steady light load beside other work (S7) rather than all the server can take.
+    """
     by_url: list[list[float]] = [[] for _ in urls]
     errors: list[str] = []
     issued = 0
@@ -124,6 +129,8 @@ async def generate_load(
                         latencies.append(time.perf_counter() - sent)
                     else:
                         errors.append(failure)
+                    if pace > 0:
+                        await asyncio.sleep(max(0.0, sent + pace - time.perf_counter()))
             finally:
                 await client.aclose()
 
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=5_000_000)
     parser.add_argument("--server-pid", type=int, default=None)
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds between a worker's starts")
     args = parser.parse_args(argv)
     api_key = os.environ.get(API_KEY_VARIABLE)
     if not api_key:
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             duration=args.duration,
             max_requests=args.max_requests,
             server_pid=args.server_pid,
+            pace=args.pace,
         )
     )
     json.dump(asdict(result), sys.stdout)

@@ -154,6 +154,7 @@ def run_load(
     warmup: float,
     duration: float,
     server_pid: int,
+    pace: float = 0.0,
 ) -> LoadResult:
     """Run `python -m bench.load` against `url` (or several, side by side); its result."""
     command = [
@@ -166,6 +167,7 @@ def run_load(
         f"--warmup={warmup}",
         f"--duration={duration}",
         f"--server-pid={server_pid}",
+        f"--pace={pace}",
     ]
     try:
         finished = subprocess.run(

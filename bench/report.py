@@ -112,9 +112,9 @@ def _share(part: float | None, whole: float | None) -> float | None:
     return None if part is None or not whole else round(part / whole, 3)
 
 
-def write_json(report: Report, path: Path, *, targets: list[dict[str, Any]]) -> None:
-    """The S1 measurements and every target's figure, for machines."""
-    document = {**report.as_json(), "targets": targets}
+def write_json(report: Report | None, path: Path, *, targets: list[dict[str, Any]]) -> None:
+    """The S1 measurements (when S1 ran) and every target's figure, for machines."""
+    document = {**(report.as_json() if report is not None else {}), "targets": targets}
     path.write_text(json.dumps(document, indent=2) + "\n")
 
 

@@ -20,6 +20,9 @@ class Target:
     unit: str
     at_least: bool = False  # the figure must reach the limit (else: stay at or below it)
     note: str = ""
+    # Missed, the run's other figures mean nothing (work done twice or skipped): the bench
+    # exits non-zero.
+    must_hold: bool = False
 
     @property
     def ratio(self) -> float | None:

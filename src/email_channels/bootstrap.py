@@ -69,16 +69,25 @@ async def open_database(settings: Settings, stack: AsyncExitStack) -> Database:
     return database
 
 
-async def open_hot_paths(database: Database, stack: AsyncExitStack, *, pool_size: int) -> None:
-    """On PostgreSQL: the driver's pool for the hot statements and the key grant cache."""
-    from email_channels.auth.grant_cache import GrantCache, RevocationListener
+async def open_driver(database: Database, stack: AsyncExitStack, *, pool_size: int) -> str | None:
+    """On PostgreSQL: the driver's pool for the hot statements; its DSN (None: not opened)."""
     from email_channels.db.driver import DriverPool, driver_dsn
 
     dsn = driver_dsn(database.engine.url)
     if dsn is None:
-        return
+        return None
     database.driver = await DriverPool.open(dsn, size=pool_size)
     stack.push_async_callback(database.driver.close)
+    return dsn
+
+
+async def open_hot_paths(database: Database, stack: AsyncExitStack, *, pool_size: int) -> None:
+    """On PostgreSQL: the driver's pool for the hot statements and the key grant cache."""
+    from email_channels.auth.grant_cache import GrantCache, RevocationListener
+
+    dsn = await open_driver(database, stack, pool_size=pool_size)
+    if dsn is None:
+        return
     grants = GrantCache()
     database.grants = grants
     listener = RevocationListener(grants, dsn=dsn)
@@ -296,7 +305,12 @@ async def open_api(
 
 
 async def open_worker(settings: Settings, database: Database, stack: AsyncExitStack) -> Worker:
-    """The worker of `email-channels worker`, beside a service that may run the sandbox."""
+    """The worker of `email-channels worker`, beside a service that may run the sandbox.
+
+    On PostgreSQL its hot statements (a re-check's store, a delivery's claim and outcome) run
+    on the driver's pool, as the API's do: one round trip each (bench/README.md, S7 and S8).
+    """
+    await open_driver(database, stack, pool_size=settings.database_pool_size)
     service = await build_ses_setup_service(settings, database, stack, join_running_sandbox=True)
     return await build_worker(
         settings, database=database, service=service, ses=service.ses, stack=stack

@@ -151,7 +151,7 @@ async def _seconds_until(api: Api, moment: Any) -> float:
 async def test_reads_store_their_check_and_announce_verified_once(
     api: Api, dns_zone: TestZone, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = _counting(monkeypatch, "store_read_check_driver")
+    calls = _counting(monkeypatch, "store_check_driver")
     headers = await api.key()
     setup = await api.create_setup(
         headers, tenant_name=f"t-{uuid.uuid4().hex[:10]}", domain_identity=dns_zone.domain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from email_channels.db.base import utc_now
 from email_channels.webhooks import delivery_repository
@@ -70,13 +70,24 @@ async def due_deliveries(api: Api, *, workspace: str, webhooks: int, events: int
             )
 
 
-async def claim(api: Api, limit: int) -> list[tuple[str, uuid.UUID]]:
-    """(workspace, webhook id) of each delivery one claim took."""
-    async with api.database.transaction() as session:
-        rows = await delivery_repository.claim_due(
-            session, token=uuid.uuid4(), limit=limit, seconds=LEASE_SECONDS
-        )
-        hooks = await session.execute(select(Webhook.id, Webhook.workspace_id))
+async def claim(
+    api: Api, limit: int, *, webhook_id: uuid.UUID | None = None
+) -> list[tuple[str, uuid.UUID]]:
+    """(workspace, webhook id) of each delivery one claim took, as the worker claims: on
+    PostgreSQL in one statement on the driver's pool, on SQLite in a transaction."""
+    claimed: dict[str, object] = {
+        "token": uuid.uuid4(),
+        "limit": limit,
+        "seconds": LEASE_SECONDS,
+        "webhook_id": webhook_id,
+    }
+    if api.database.driver is not None:
+        rows = await delivery_repository.claim_due_driver(api.database.driver, **claimed)  # type: ignore[arg-type]
+    else:
+        async with api.database.transaction() as session:
+            rows = await delivery_repository.claim_due(session, **claimed)  # type: ignore[arg-type]
+    async with api.database.read() as connection:
+        hooks = await connection.execute(select(Webhook.id, Webhook.workspace_id))
         workspaces = {hook_id: workspace for hook_id, workspace in hooks}
     return [(workspaces[row.webhook_id], row.webhook_id) for row in rows]
 
@@ -97,3 +108,18 @@ async def test_a_webhook_with_an_attempt_in_flight_gets_no_second_one(api: Api) 
     assert len({hook for _, hook in first}) == 3
     # While those three are in flight (leased), nothing more of theirs is claimed.
     assert await claim(api, limit=100) == []
+
+
+async def test_a_lanes_claim_takes_its_webhooks_next_delivery_in_setup_order(api: Api) -> None:
+    await due_deliveries(api, workspace="busy", webhooks=2, events=3)
+    [(_, hook)] = (await claim(api, limit=100))[:1]
+    # Its first attempt is in flight: the lane's own claim waits for it.
+    assert await claim(api, limit=1, webhook_id=hook) == []
+    async with api.database.transaction() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.webhook_id == hook, Delivery.lease_token.is_not(None))
+            .values(status=DeliveryStatus.DELIVERED.value, lease_token=None, lease_expires_at=None)
+        )
+    following = await claim(api, limit=1, webhook_id=hook)
+    assert [webhook for _, webhook in following] == [hook]

@@ -8,10 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from email_channels import __version__
-from email_channels.webhooks.models import Delivery, Webhook
+from email_channels.db.base import utc_now
+from email_channels.webhooks.delivery import LANE_ATTEMPTS, Deliverer
+from email_channels.webhooks.models import Delivery, DeliveryStatus, Event, Webhook
 from email_channels.worker.loop import Worker
 from tests.support.fixtures_api import Api
 from tests.support.fixtures_bind import TestZone
@@ -255,3 +257,71 @@ async def test_a_stored_url_with_a_control_character_fails_cleanly_without_block
     for item in items:
         assert item["attempts"] == 1  # a malformed URL is not retried
         assert "control characters" in item["last_error"]
+
+
+async def due_to_one_webhook(api: Api, url: str, count: int) -> None:
+    """A webhook at `url` with `count` due deliveries, each of a setup of its own."""
+    now = utc_now()
+    hook_id = uuid.uuid4()
+    async with api.database.transaction() as session:
+        await session.execute(
+            insert(Webhook).values(
+                id=hook_id,
+                workspace_id="ws1",
+                url=url,
+                events=["ses_setup.created"],
+                description=None,
+                secret="whsec_dGVzdA==",
+                created_at=now,
+            )
+        )
+        for _ in range(count):
+            event_id = f"evt_{uuid.uuid4().hex}"
+            seq = await session.scalar(
+                insert(Event)
+                .values(
+                    id=event_id,
+                    workspace_id="ws1",
+                    setup_id=uuid.uuid4(),
+                    type="ses_setup.created",
+                    occurred_at=now,
+                    data={},
+                )
+                .returning(Event.seq)
+            )
+            await session.execute(
+                insert(Delivery).values(
+                    id=uuid.uuid4(),
+                    webhook_id=hook_id,
+                    event_seq=seq,
+                    event_id=event_id,
+                    event_type="ses_setup.created",
+                    status=DeliveryStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+
+
+async def test_a_lane_that_used_its_attempts_hands_over_to_the_fair_claim_at_once(
+    api: Api,
+) -> None:
+    """One pass of the delivery job delivers more than a lane's LANE_ATTEMPTS.
+
+    A lane used to end after LANE_ATTEMPTS in a row and leave its webhook to the job's next
+    pass (up to half a second later); before that it even claimed one more delivery on its
+    way out and never attempted it, which held the webhook for the claim's whole lease.
+    """
+    due = 2 * LANE_ATTEMPTS + 3
+    with Receiver(keep_alive=True) as receiver:
+        await due_to_one_webhook(api, receiver.url(), due)
+        deliverer = Deliverer(db=api.database, timeout=5.0, retry_scale=0.01, allow_private=True)
+        try:
+            assert await deliverer.deliver_due() == 1  # the job's one pass: one lane
+            received = await receiver.wait_for(
+                lambda got: len(got) >= due, within=20, what=f"{due} deliveries"
+            )
+        finally:
+            await deliverer.close()
+    assert len({r.webhook_id for r in received}) == due

@@ -44,6 +44,7 @@ def test_headers_are_checked_too() -> None:
     "body",
     [
         '{"id": "0f8fad5b-d9cb-469f-a165-123456789012"}',  # a UUID whose last group is digits
+        '{"event_id": "evt_5e20a286d655e508364858862e72feb3"}',  # an event id with 12 digits
         '{"created_at": "2026-11-27T10:11:12.123456+00:00"}',
         '{"n": 1234567890123, "m": 12345678901}',  # 13 and 11 digits: not an account id
         "process_start_time_seconds 1.796048369478e+09",  # a fraction's twelve digits

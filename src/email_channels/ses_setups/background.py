@@ -57,10 +57,15 @@ class SetupJobs:
 
     async def recheck_due(self) -> int:
         """Re-check the setups whose check is due; the check stores the next due time."""
-        async with self._db.transaction() as session:
-            setups = await repository.claim_due_checks(
-                session, limit=self._batch, seconds=self._claim_seconds
+        if self._db.driver is not None:  # one statement, no transaction around it
+            setups = await repository.claim_due_checks_driver(
+                self._db.driver, limit=self._batch, seconds=self._claim_seconds
             )
+        else:
+            async with self._db.transaction() as session:
+                setups = await repository.claim_due_checks(
+                    session, limit=self._batch, seconds=self._claim_seconds
+                )
         outcomes = await asyncio.gather(
             *(self._service.check_in_background(setup) for setup in setups),
             return_exceptions=True,

@@ -14,8 +14,13 @@ from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from email_channels.db.clock import database_now
+from email_channels.db.driver import DriverPool
 from email_channels.ses_setups.models import SesSetup, SetupState
-from email_channels.ses_setups.repository import VISIBLE_STATES
+from email_channels.ses_setups.repository import (
+    SETUP_COLUMNS_SQL,
+    VISIBLE_STATES,
+    setup_of_record,
+)
 from email_channels.use_cases.models import UseCase
 from email_channels.webhooks.outbox import EventType
 
@@ -57,6 +62,25 @@ async def claim_due_checks(session: AsyncSession, *, limit: int, seconds: float)
         limit=limit,
         seconds=seconds,
     )
+
+
+_CLAIM_CHECKS_SQL = (
+    "UPDATE ses_setups SET check_claimed_until = clock_timestamp()"
+    " + make_interval(secs => $2::float8) WHERE id IN (SELECT id FROM ses_setups"
+    f" WHERE state = '{SetupState.ACTIVE.value}'"
+    " AND (next_check_at IS NULL OR next_check_at <= clock_timestamp())"
+    " AND (check_claimed_until IS NULL OR check_claimed_until < clock_timestamp())"
+    " ORDER BY next_check_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " AND (check_claimed_until IS NULL OR check_claimed_until < clock_timestamp())"
+    f" RETURNING {SETUP_COLUMNS_SQL}"
+)
+
+
+async def claim_due_checks_driver(
+    driver: DriverPool, *, limit: int, seconds: float
+) -> list[SesSetup]:
+    """`claim_due_checks` in one statement on the driver's pool (PostgreSQL)."""
+    return [setup_of_record(row) for row in await driver.fetch(_CLAIM_CHECKS_SQL, limit, seconds)]
 
 
 async def claim_due_ses_refreshes(

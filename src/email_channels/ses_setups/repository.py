@@ -224,8 +224,14 @@ async def get_visible_driver(
 ) -> SesSetup | None:
     """`get_visible` on the driver's pool: the same row, as a (detached) SesSetup."""
     record = await driver.fetchrow(_SETUP_SQL, setup_id, workspace_id)
-    if record is None:
-        return None
+    return None if record is None else setup_of_record(record)
+
+
+SETUP_COLUMNS_SQL = ", ".join(column.name for column in SesSetup.__table__.columns)
+
+
+def setup_of_record(record: Any) -> SesSetup:
+    """A (detached) SesSetup of a driver's row of every column (`SETUP_COLUMNS_SQL`)."""
     values = dict(record)
     for column in _JSON_COLUMNS:  # asyncpg hands `json` over as its text
         if isinstance(values[column], str):
@@ -233,23 +239,27 @@ async def get_visible_driver(
     return SesSetup(**values)
 
 
-# A read's check in one statement: `store_check` plus `schedule_next_check` (reset when
-# verified, keep otherwise), for a setup whose check announces nothing. When it is verified,
-# `announced_verified` must already be on: otherwise no row matches and the caller takes the
-# path that announces (in a transaction, with the event).
-_STORE_READ_CHECK_SQL = (
+# A check in one statement: `store_check` plus `schedule_next_check`, for a check that
+# announces nothing. `failed_checks` is reset when verified, counted up by a background check
+# that saw a record missing or mismatched ($9), kept otherwise. A verified check needs
+# `announced_verified` on already, a counted one needs it off (only an announced setup can be
+# announced unverified): otherwise no row matches and the caller takes the transaction, which
+# announces and writes the event.
+_STORE_CHECK_SQL = (
     "UPDATE ses_setups SET dns_results = $2::json, dns_verified = $3,"
     " dns_checked_at = COALESCE($4::timestamptz, dns_checked_at),"
     " updated_at = COALESCE($5::timestamptz, updated_at),"
     " next_check_at = clock_timestamp() + make_interval(secs => $6::float8),"
     " check_interval = $7, check_claimed_until = NULL,"
-    " failed_checks = CASE WHEN $3 THEN 0 ELSE failed_checks END,"
+    " failed_checks = CASE WHEN $3 THEN 0 WHEN $9 THEN failed_checks + 1"
+    " ELSE failed_checks END,"
     " dns_zone = COALESCE($8::json, dns_zone)"
-    f" WHERE id = $1 AND {_VISIBLE_SQL} AND (NOT $3 OR announced_verified)"
+    f" WHERE id = $1 AND {_VISIBLE_SQL}"
+    " AND CASE WHEN $3 THEN announced_verified WHEN $9 THEN NOT announced_verified ELSE true END"
 )
 
 
-async def store_read_check_driver(
+async def store_check_driver(
     driver: DriverPool,
     *,
     setup_id: uuid.UUID,
@@ -260,10 +270,11 @@ async def store_read_check_driver(
     due_in: float,
     interval: float,
     dns_zone: dict[str, Any] | None,
+    count_failure: bool = False,
 ) -> bool:
-    """Store a client's check that announces nothing; False when it must take the long way."""
+    """Store a check that announces nothing; False when it must take the long way."""
     status = await driver.execute(
-        _STORE_READ_CHECK_SQL,
+        _STORE_CHECK_SQL,
         setup_id,
         json.dumps(dns_results),  # as SQLAlchemy's JSON type writes it
         dns_verified,
@@ -272,6 +283,7 @@ async def store_read_check_driver(
         due_in,
         interval,
         None if dns_zone is None else json.dumps(dns_zone),
+        count_failure,
     )
     return status == "UPDATE 1"
 

@@ -27,7 +27,7 @@ from email_channels.ses_setups.mistakes import host_of
 from email_channels.ses_setups.models import DnsMode, SesSetup, SetupState
 from email_channels.ses_setups.reconcile import Reconciler
 from email_channels.ses_setups.records import ExpectedRecord
-from email_channels.ses_setups.schedule import Schedule
+from email_channels.ses_setups.schedule import Schedule, definite_failure
 from email_channels.ses_setups.schemas import SesSetupCreate, SesSetupUpdate
 from email_channels.ses_setups.sending import SendingControl, sending_json
 from email_channels.ses_setups.source_check import SourceCheck
@@ -342,17 +342,24 @@ class SesSetupService:
             "dns_zone": zone,
         }
         driver = self._db.driver
-        if driver is not None and not background and (not verified or setup.announced_verified):
-            # The common read announces nothing: one statement stores it (no transaction).
+        # A background check that saw a record missing or mismatched counts towards
+        # UNVERIFY_AFTER; only an announced setup can be announced unverified.
+        counted = background and not verified and definite_failure(results)
+        if verified:
+            announces = not setup.announced_verified
+        else:
+            announces = counted and setup.announced_verified
+        if driver is not None and not announces and not (background and is_delegated(setup)):
+            # The common check announces nothing: one statement stores it (no transaction).
             due_in, interval = next_check(
                 setup,
                 results,
                 was_verified=was_verified,
-                background_check=False,
+                background_check=background,
                 schedule=self.schedule,
             )
-            if await repository.store_read_check_driver(
-                driver, **stored, due_in=due_in, interval=interval
+            if await repository.store_check_driver(
+                driver, **stored, due_in=due_in, interval=interval, count_failure=counted
             ):
                 return detail_json(setup, results)
         async with self._db.transaction() as session:

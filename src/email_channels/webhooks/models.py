@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_channels.db.base import Base, UTCDateTime
@@ -58,6 +58,21 @@ class Delivery(Base):
         # The worker's claim: pending deliveries by due time.
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_deliveries_webhook_id_setup_id_event_seq", "webhook_id", "setup_id", "event_seq"),
+        # The claim's: pending deliveries per webhook in event order, and attempts in flight.
+        Index(
+            "ix_deliveries_pending_webhook_id_event_seq",
+            "webhook_id",
+            "event_seq",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_deliveries_leased_webhook_id",
+            "webhook_id",
+            "lease_expires_at",
+            postgresql_where=text("lease_token IS NOT NULL"),
+            sqlite_where=text("lease_token IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -196,12 +196,21 @@ class Question:
     def with_id(self, query_id: int) -> bytes:
         return query_id.to_bytes(2, "big") + self.wire[2:]
 
-    def is_answered_by(self, response: dns.message.Message, query_id: int) -> bool:
-        """`Message.is_response` for the query sent with `query_id`."""
+    def is_answered_by(
+        self, response: dns.message.Message, query_id: int, wire: bytes | None = None
+    ) -> bool:
+        """`Message.is_response` for the query sent with `query_id` (`wire`: the answer's)."""
         if response.id != query_id or not response.flags & dns.flags.QR:
             return False
         if dns.opcode.from_flags(response.flags) != self.opcode or len(response.question) != 1:
             return False
+        # A query without other records ends with its question: an answer that echoes it
+        # byte for byte names the same name, type and class, with no Name parsed to see it
+        # (a parse per answer, 4% of a worker's re-checks in S7). Else the long way.
+        if wire is not None and self.wire[10:12] == b"\0\0":
+            question = memoryview(self.wire)[12:]
+            if memoryview(wire)[12 : 12 + len(question)] == question:
+                return True
         echoed = response.question[0]
         return (echoed.name, echoed.rdtype, echoed.rdclass) == (
             dns.name.from_text(self.qname),
@@ -352,7 +361,7 @@ def _accepted(question: Question, wire: bytes, query_id: int) -> dns.message.Mes
         response = dns.message.from_wire(wire)
     except Exception:  # malformed: dnspython's resolver decides what that means
         return None
-    if not question.is_answered_by(response, query_id) or response.flags & dns.flags.TC:
+    if not question.is_answered_by(response, query_id, wire) or response.flags & dns.flags.TC:
         return None
     if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         return None
