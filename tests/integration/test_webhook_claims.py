@@ -81,8 +81,9 @@ async def claim(
         "seconds": LEASE_SECONDS,
         "webhook_id": webhook_id,
     }
-    if api.database.driver is not None:
-        rows = await delivery_repository.claim_due_driver(api.database.driver, **claimed)  # type: ignore[arg-type]
+    driver = api.app.state.database.driver  # the app's pool: PostgreSQL only
+    if driver is not None:
+        rows = await delivery_repository.claim_due_driver(driver, **claimed)  # type: ignore[arg-type]
     else:
         async with api.database.transaction() as session:
             rows = await delivery_repository.claim_due(session, **claimed)  # type: ignore[arg-type]

@@ -120,8 +120,7 @@ class Deliverer:
     async def _claim(
         self, token: uuid.UUID, *, limit: int, webhook_id: uuid.UUID | None = None
     ) -> list[ClaimedAttempt]:
-        # Outlives one attempt (its resolution and POST are cut at the timeout).
-        seconds = 2 * self._timeout + 5
+        seconds = self._lease_seconds
         if self._db.driver is not None:
             return await repository.claim_due_driver(
                 self._db.driver, token=token, limit=limit, seconds=seconds, webhook_id=webhook_id
@@ -131,29 +130,37 @@ class Deliverer:
                 session, token=token, limit=limit, seconds=seconds, webhook_id=webhook_id
             )
 
+    @property
+    def _lease_seconds(self) -> float:
+        """A claim's lease: outlives one attempt (its resolution and POST are cut at the
+        timeout)."""
+        return 2 * self._timeout + 5
+
     async def _lane(self, row: ClaimedAttempt, token: uuid.UUID) -> None:
         try:
             for attempt in range(1, LANE_ATTEMPTS + 1):
-                await self._attempt(row, token)
-                if self._closing:
+                # Back to the fair claim after LANE_ATTEMPTS, now rather than at the job's
+                # next pass (up to half a second later, while this webhook's queue waited:
+                # bench/README.md, S8). The last attempt claims nothing more itself: a claim
+                # taken and never attempted held the whole webhook (one attempt in flight)
+                # until its lease ran out.
+                # Closing, a lane claims nothing more; what it claimed before is still made.
+                last = attempt == LANE_ATTEMPTS or self._closing
+                following = await self._attempt(row, token, claim_next=not last)
+                if following is None:
+                    if last:
+                        await self.deliver_due()  # nothing while closing
                     return
-                if attempt == LANE_ATTEMPTS:
-                    # Back to the fair claim, now rather than at the job's next pass (up to
-                    # half a second later, while this webhook's queue waited: bench/README.md,
-                    # S8). It claims nothing more itself: a claim taken and never attempted
-                    # held the whole webhook (one attempt in flight) until its lease ran out.
-                    await self.deliver_due()
-                    return
-                token = uuid.uuid4()  # the first claim's token is shared with other lanes
-                following = await self._claim(token, limit=1, webhook_id=row.webhook_id)
-                if not following:
-                    return
-                row = following[0]
+                row, token = following
         except Exception:
             # The claim expires and another pass takes the delivery over.
             logger.exception("webhook delivery lane failed")
 
-    async def _attempt(self, row: ClaimedAttempt, token: uuid.UUID) -> None:
+    async def _attempt(
+        self, row: ClaimedAttempt, token: uuid.UUID, *, claim_next: bool = False
+    ) -> tuple[ClaimedAttempt, uuid.UUID] | None:
+        """One attempt and its outcome; with `claim_next`, the webhook's next due delivery
+        claimed (with its token) once this one is recorded, or None."""
         body = delivery_body(event_type=row.type, occurred_at=row.occurred_at, data=row.data)
         headers = signed_headers(
             secret=row.secret, message_id=row.event_id, timestamp=int(time.time()), body=body
@@ -177,7 +184,19 @@ class Deliverer:
             "retry_in": retry_in,
             "delivered_at": utc_now() if outcome.error is None else None,
         }
-        if self._db.driver is not None:
+        # The first claim's token is shared with other lanes: the next claim takes its own.
+        next_token = uuid.uuid4()
+        following: ClaimedAttempt | None = None
+        if self._db.driver is not None and claim_next:
+            # The outcome and the webhook's next claim in one round trip (PostgreSQL).
+            recorded, following = await repository.finish_and_claim_driver(
+                self._db.driver,
+                **finished,
+                next_token=next_token,
+                seconds=self._lease_seconds,
+                webhook_id=row.webhook_id,
+            )
+        elif self._db.driver is not None:
             recorded = await repository.finish_attempt_driver(self._db.driver, **finished)
         else:
             async with self._db.transaction() as session:
@@ -187,6 +206,12 @@ class Deliverer:
         logger.info(
             "webhook delivery %s of %s: %s (attempt %d)", row.id, row.event_id, label, attempts
         )
+        if not claim_next or not recorded:
+            return None
+        if self._db.driver is None:
+            claimed = await self._claim(next_token, limit=1, webhook_id=row.webhook_id)
+            following = claimed[0] if claimed else None
+        return None if following is None else (following, next_token)
 
     async def _post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
         """The outcome of one attempt; it never takes longer than the timeout, never raises."""
