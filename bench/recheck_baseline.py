@@ -5,7 +5,7 @@ DNS queries the worker sends (the domain's SOA to the resolver, then the seven r
 the zone's server, without recursion: two rounds), each answer parsed by dnspython, then one
 UPDATE that stores the results and the next due time. The same number of setups in flight
 as the worker (its claim batch), one UDP socket for every query, the UPDATE prepared once per
-connection of a pool of the worker's size, on the same asyncio loop the worker runs on. What
+connection of a pool of the worker's size, on the loop the worker runs on (uvloop). What
 it leaves out is the worker's own machinery: claims, the verdict rules, SQLAlchemy, events.
 It prints one JSON object: checks done and their completion times.
 """
@@ -26,6 +26,7 @@ import dns.message
 import dns.rdatatype
 
 from bench.bind import HOST
+from email_channels.cli import run_loop
 from email_channels.ses_setups.records import expected_records
 
 UPDATE = (
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--pool-size", type=int, default=10)
     args = parser.parse_args(argv)
-    result = asyncio.run(
+    result = run_loop(  # the worker's loop (uvloop where installed), as the worker runs
         run(
             dsn=args.dsn,
             port=args.port,
