@@ -30,7 +30,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 from bench.exactly_once import DeliveryCheck, check_deliveries, completion_rate
-from bench.processes import REPOSITORY, HarnessError, child_environment, stop_process
+from bench.processes import REPOSITORY, HarnessError, child_environment, run_baseline, stop_process
 from bench.worker_runs import WorkerSettings, workers
 from email_channels.webhooks.outbox import EVENT_TYPES, EventType, new_event_id
 from email_channels.webhooks.signing import new_secret
@@ -274,18 +274,7 @@ def run_s8(
             receivers(sockets, secrets=seeded.secrets, log_dir=log_dir, max_seconds=max_seconds)
         )
         _say(f"S8, the baseline delivering {seeded.deliveries} events to {receiver_count}")
-        finished = subprocess.run(
-            [sys.executable, "-m", "bench.delivery_baseline", f"--dsn={dsn}"],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            env=child_environment(),
-            cwd=REPOSITORY,
-            check=False,
-        )
-        if finished.returncode != 0:
-            raise HarnessError(f"the S8 baseline failed:\n{finished.stderr[-2000:]}")
-        result = json.loads(finished.stdout)
+        result = run_baseline("bench.delivery_baseline", f"--dsn={dsn}", label="the S8 baseline")
         baseline = DeliveryRun(
             deliveries=result["deliveries"],
             rate=completion_rate(result["first_done"], result["last_done"], result["deliveries"]),

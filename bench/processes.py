@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -51,6 +51,25 @@ def child_environment(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def run_baseline(module: str, *arguments: str, label: str) -> Any:
+    """Run a baseline process (`python -m module arguments`) to its end; the JSON it prints.
+
+    `label` names it in the error when it fails ("the S7 baseline").
+    """
+    finished = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=child_environment(),
+        cwd=REPOSITORY,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise HarnessError(f"{label} failed:\n{finished.stderr[-2000:]}")
+    return json.loads(finished.stdout)
 
 
 @contextmanager

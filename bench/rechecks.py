@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import subprocess
 import sys
 import time
 import uuid
@@ -32,7 +31,7 @@ import asyncpg  # type: ignore[import-untyped]
 from bench.bind import SPF_ZONE, ZONE, Bind
 from bench.exactly_once import CheckCounts, checks_per_setup, completion_rate, queries_per_setup
 from bench.load import LoadResult
-from bench.processes import REPOSITORY, HarnessError, child_environment, run_load
+from bench.processes import HarnessError, run_baseline, run_load
 from bench.worker_runs import WorkerSettings, workers
 from email_channels.ses_setups.records import ExpectedRecord, expected_records
 
@@ -294,26 +293,14 @@ class Rechecks:
     def baseline(self) -> RecheckRun:
         _say(f"S7, the baseline re-checking {len(self._setups)} setups")
         since = self._bind.log_size()
-        finished = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.recheck_baseline",
-                f"--dsn={self._dsn}",
-                f"--port={self._bind.port}",
-                f"--workspace={WORKSPACE}",
-                f"--concurrency={CLAIM_BATCH}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            env=child_environment(),
-            cwd=REPOSITORY,
-            check=False,
+        result = run_baseline(
+            "bench.recheck_baseline",
+            f"--dsn={self._dsn}",
+            f"--port={self._bind.port}",
+            f"--workspace={WORKSPACE}",
+            f"--concurrency={CLAIM_BATCH}",
+            label="the S7 baseline",
         )
-        if finished.returncode != 0:
-            raise HarnessError(f"the S7 baseline failed:\n{finished.stderr[-2000:]}")
-        result = json.loads(finished.stdout)
         if result["failures"]:
             raise HarnessError(f"the S7 baseline's checks failed: {result['failure_samples']}")
         progress = asyncio.run(_progress(self._dsn))
