@@ -110,7 +110,7 @@ def _read_from(path: Path, offset: int) -> str:
         return log.read().decode(errors="replace")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A loopback port free for both UDP and TCP right now."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
@@ -171,7 +171,7 @@ def bind_server(records: Iterable[ExpectedRecord], *, directory: Path) -> Iterat
     (directory / f"{ZONE}.db").write_text(zone_text(ZONE, records))
     spf = f'@ 3600 IN TXT "{SPF_ZONE_RECORD}"'
     (directory / f"{SPF_ZONE}.db").write_text(zone_text(SPF_ZONE, [], extra=spf))
-    port = _free_port()
+    port = free_port()
     (directory / "named.conf").write_text(_config(directory, port))
     with (directory / "named.out").open("wb") as output:
         process = subprocess.Popen(

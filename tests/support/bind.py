@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -26,6 +25,9 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.update
+
+# One way to find a port free for UDP and TCP on loopback, shared with the bench's BIND.
+from bench.bind import free_port
 
 HOST = "127.0.0.1"
 _QUERY_LINE = re.compile(r"query: (\S+) IN (\S+) ")
@@ -83,7 +85,7 @@ class BindServer:
         self.workdir = workdir
         self.named = named
         self.host = host
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._zones: dict[str, ZoneMode] = dict.fromkeys(zones, ZoneMode.SERVING)
         self._process: subprocess.Popen[bytes] | None = None
         self._paused = False
@@ -398,21 +400,6 @@ def _die_with_parent() -> None:
     # Not Linux: no prctl, and the fixture's own teardown still stops named.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
-def _free_port() -> int:
-    """A loopback port free for both UDP and TCP right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind((HOST, 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((HOST, port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free loopback port for BIND")
 
 
 def _wait_until_stopped(pid: int, *, within: float = 5.0) -> None:
