@@ -149,22 +149,32 @@ _IN_FLIGHT = (
 )
 
 
-def _claim_sql(chosen: str) -> str:
-    """`claim_due` as one statement: $1 token, $2 seconds, `chosen` the ids to claim."""
+def _lock_and_claim(token: str, seconds: str) -> str:
+    """The CTEs `locked` and `claimed` that lease the rows of `chosen` to `token` for
+    `seconds` (parameter placeholders)."""
     return (
-        f"WITH {chosen},"
         " locked AS (SELECT id FROM deliveries WHERE id IN (SELECT id FROM chosen)"
         " FOR UPDATE SKIP LOCKED),"
-        " claimed AS (UPDATE deliveries d SET lease_token = $1,"
-        f" lease_expires_at = {_NOW} + make_interval(secs => $2::float8)"
+        f" claimed AS (UPDATE deliveries d SET lease_token = {token},"
+        f" lease_expires_at = {_NOW} + make_interval(secs => {seconds}::float8)"
         f" WHERE d.id IN (SELECT id FROM locked) AND d.status = '{PENDING}' AND {_FREE}"
         " RETURNING d.id, d.webhook_id, d.attempts, d.event_id, d.event_seq)"
-        " SELECT claimed.id, claimed.webhook_id, claimed.attempts, claimed.event_id,"
-        " webhooks.url, webhooks.secret, events.type, events.occurred_at,"
-        " events.data::text AS data"
-        " FROM claimed JOIN webhooks ON webhooks.id = claimed.webhook_id"
-        " JOIN events ON events.seq = claimed.event_seq ORDER BY claimed.event_seq"
     )
+
+
+# What an attempt needs of each claimed row (the fields of ClaimedAttempt).
+_CLAIMED_ROWS = (
+    "SELECT claimed.id, claimed.webhook_id, claimed.attempts, claimed.event_id,"
+    " webhooks.url, webhooks.secret, events.type, events.occurred_at,"
+    " events.data::text AS data"
+    " FROM claimed JOIN webhooks ON webhooks.id = claimed.webhook_id"
+    " JOIN events ON events.seq = claimed.event_seq"
+)
+
+
+def _claim_sql(chosen: str) -> str:
+    """`claim_due` as one statement: $1 token, $2 seconds, `chosen` the ids to claim."""
+    return f"WITH {chosen},{_lock_and_claim('$1', '$2')} {_CLAIMED_ROWS} ORDER BY claimed.event_seq"
 
 
 # The fair claim: every webhook's first due delivery, workspaces in turn ($3 of them). Each
@@ -285,18 +295,9 @@ _FINISH_AND_CLAIM_SQL = (
     f" AND $10 NOT IN (SELECT b.webhook_id FROM deliveries b WHERE b.id <> $1"
     f" AND b.lease_token IS NOT NULL AND b.lease_expires_at >= {_NOW})"
     " ORDER BY d.event_seq LIMIT 1),"
-    " locked AS (SELECT id FROM deliveries WHERE id IN (SELECT id FROM chosen)"
-    " FOR UPDATE SKIP LOCKED),"
-    " claimed AS (UPDATE deliveries d SET lease_token = $8,"
-    f" lease_expires_at = {_NOW} + make_interval(secs => $9::float8)"
-    f" WHERE d.id IN (SELECT id FROM locked) AND d.status = '{PENDING}' AND {_FREE}"
-    " RETURNING d.id, d.webhook_id, d.attempts, d.event_id, d.event_seq)"
-    " SELECT (SELECT count(*) FROM finished) AS finished, next.* FROM (SELECT 1) one"
-    " LEFT JOIN (SELECT claimed.id, claimed.webhook_id, claimed.attempts, claimed.event_id,"
-    " webhooks.url, webhooks.secret, events.type, events.occurred_at,"
-    " events.data::text AS data"
-    " FROM claimed JOIN webhooks ON webhooks.id = claimed.webhook_id"
-    " JOIN events ON events.seq = claimed.event_seq) next ON true"
+    + _lock_and_claim("$8", "$9")
+    + " SELECT (SELECT count(*) FROM finished) AS finished, next.* FROM (SELECT 1) one"
+    f" LEFT JOIN ({_CLAIMED_ROWS}) next ON true"
 )
 
 
