@@ -6,6 +6,7 @@ import functools
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -241,22 +242,85 @@ def setup_of_record(record: Any) -> SesSetup:
 
 # A check in one statement: `store_check` plus `schedule_next_check`, for a check that
 # announces nothing. `failed_checks` is reset when verified, counted up by a background check
-# that saw a record missing or mismatched ($9), kept otherwise. A verified check needs
+# that saw a record missing or mismatched, kept otherwise. A verified check needs
 # `announced_verified` on already, a counted one needs it off (only an announced setup can be
 # announced unverified): otherwise no row matches and the caller takes the transaction, which
-# announces and writes the event.
-_STORE_CHECK_SQL = (
-    "UPDATE ses_setups SET dns_results = $2::json, dns_verified = $3,"
-    " dns_checked_at = COALESCE($4::timestamptz, dns_checked_at),"
-    " updated_at = COALESCE($5::timestamptz, updated_at),"
-    " next_check_at = clock_timestamp() + make_interval(secs => $6::float8),"
-    " check_interval = $7, check_claimed_until = NULL,"
-    " failed_checks = CASE WHEN $3 THEN 0 WHEN $9 THEN failed_checks + 1"
-    " ELSE failed_checks END,"
-    " dns_zone = COALESCE($8::json, dns_zone)"
-    f" WHERE id = $1 AND {_VISIBLE_SQL}"
-    " AND CASE WHEN $3 THEN announced_verified WHEN $9 THEN NOT announced_verified ELSE true END"
+# announces and writes the event. One text for one check (parameters) and for many (the
+# columns of an `unnest`), so that the two cannot drift apart.
+def _store_check_sql(
+    *,
+    setup_id: str,
+    results: str,
+    verified: str,
+    checked_at: str,
+    updated_at: str,
+    due_in: str,
+    interval: str,
+    zone: str,
+    count_failure: str,
+    source: str = "",
+) -> str:
+    return (
+        f"UPDATE ses_setups SET dns_results = {results}, dns_verified = {verified},"
+        f" dns_checked_at = COALESCE({checked_at}, dns_checked_at),"
+        f" updated_at = COALESCE({updated_at}, updated_at),"
+        f" next_check_at = clock_timestamp() + make_interval(secs => {due_in}),"
+        f" check_interval = {interval}, check_claimed_until = NULL,"
+        f" failed_checks = CASE WHEN {verified} THEN 0 WHEN {count_failure}"
+        " THEN failed_checks + 1 ELSE failed_checks END,"
+        f" dns_zone = COALESCE({zone}, dns_zone){source}"
+        f" WHERE id = {setup_id} AND {_VISIBLE_SQL}"
+        f" AND CASE WHEN {verified} THEN announced_verified"
+        f" WHEN {count_failure} THEN NOT announced_verified ELSE true END"
+    )
+
+
+_STORE_CHECK_SQL = _store_check_sql(
+    setup_id="$1",
+    results="$2::json",
+    verified="$3",
+    checked_at="$4::timestamptz",
+    updated_at="$5::timestamptz",
+    due_in="$6::float8",
+    interval="$7",
+    zone="$8::json",
+    count_failure="$9",
 )
+
+# Many checks in one statement: the same UPDATE, its values one row of `unnest` per check.
+_STORE_CHECKS_SQL = (
+    _store_check_sql(
+        setup_id="v.setup_id",
+        results="v.results::json",
+        verified="v.verified",
+        checked_at="v.checked_at",
+        updated_at="v.changed_at",
+        due_in="v.due_in",
+        interval="v.check_every",
+        zone="v.zone::json",
+        count_failure="v.count_failure",
+        source=" FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::timestamptz[],"
+        " $5::timestamptz[], $6::float8[], $7::float8[], $8::text[], $9::bool[])"
+        " AS v(setup_id, results, verified, checked_at, changed_at, due_in, check_every, zone,"
+        " count_failure)",
+    )
+    + " RETURNING ses_setups.id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckToStore:
+    """What a check that announces nothing writes (`store_check_driver`'s arguments)."""
+
+    setup_id: uuid.UUID
+    dns_results: list[dict[str, Any]]
+    dns_verified: bool
+    dns_checked_at: datetime | None
+    updated_at: datetime | None
+    due_in: float
+    interval: float
+    dns_zone: dict[str, Any] | None
+    count_failure: bool = False
 
 
 async def store_check_driver(
@@ -286,6 +350,27 @@ async def store_check_driver(
         count_failure,
     )
     return status == "UPDATE 1"
+
+
+async def store_checks_driver(driver: DriverPool, checks: Sequence[CheckToStore]) -> set[uuid.UUID]:
+    """`store_check_driver` for many checks in one statement; the ids it stored.
+
+    A check whose id is not in the answer must take the long way, as a False from
+    `store_check_driver` says.
+    """
+    rows = await driver.fetch(
+        _STORE_CHECKS_SQL,
+        [check.setup_id for check in checks],
+        [json.dumps(check.dns_results) for check in checks],
+        [check.dns_verified for check in checks],
+        [check.dns_checked_at for check in checks],
+        [check.updated_at for check in checks],
+        [check.due_in for check in checks],
+        [check.interval for check in checks],
+        [None if check.dns_zone is None else json.dumps(check.dns_zone) for check in checks],
+        [check.count_failure for check in checks],
+    )
+    return {row[0] for row in rows}
 
 
 _ACTIVATE_SQL = with_event_sql(

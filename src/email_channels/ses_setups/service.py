@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from email_channels.db.base import utc_now
+from email_channels.db.driver import DriverPool
 from email_channels.db.engine import Database
 from email_channels.db.installation import DeploymentTag
 from email_channels.errors import FieldError, InvalidInput, NotFound
@@ -19,6 +20,7 @@ from email_channels.pacing import Pacer
 from email_channels.pagination import Cursor, decode_token, read_page, records_page_json
 from email_channels.ses_setups import repository
 from email_channels.ses_setups.check_outcome import next_check, record_check_outcome
+from email_channels.ses_setups.check_stores import CheckStores
 from email_channels.ses_setups.delegated_check import check_delegated
 from email_channels.ses_setups.dns_check import all_verified, check_complete
 from email_channels.ses_setups.domains import delegation_problem
@@ -130,6 +132,7 @@ class SesSetupService:
         direct: ReferralDns | None = None,
     ) -> None:
         self._db = db
+        self._stores: CheckStores | None = None  # the worker's re-checks, stored in groups
         self.ses = ses
         self.schedule = schedule or Schedule()
         self._dns = dns
@@ -293,6 +296,11 @@ class SesSetupService:
         """The worker's re-check: the same check as a read, in the same single flight."""
         await self.checks.run(setup.id, lambda: self._check_and_store(setup, background=True))
 
+    def _check_stores(self, driver: DriverPool) -> CheckStores:
+        if self._stores is None:
+            self._stores = CheckStores(driver)
+        return self._stores
+
     async def _check_and_store(
         self, setup: SesSetup, *, background: bool = False
     ) -> dict[str, Any]:
@@ -358,9 +366,17 @@ class SesSetupService:
                 background_check=background,
                 schedule=self.schedule,
             )
-            if await repository.store_check_driver(
-                driver, **stored, due_in=due_in, interval=interval, count_failure=counted
-            ):
+            if background:  # the worker's checks finish together: stored in groups
+                done = await self._check_stores(driver).store(
+                    repository.CheckToStore(
+                        **stored, due_in=due_in, interval=interval, count_failure=counted
+                    )
+                )
+            else:
+                done = await repository.store_check_driver(
+                    driver, **stored, due_in=due_in, interval=interval, count_failure=counted
+                )
+            if done:
                 return detail_json(setup, results)
         async with self._db.transaction() as session:
             await repository.store_check(session, **stored)
