@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
+from bench.worker_runs import run_at_worker_priority
 from email_channels.cli import run_loop
 from email_channels.webhooks.connections import ReceiverPools
 from email_channels.webhooks.delivery import delivery_body, send_attempt
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--timeout", type=float, default=10.0, help="WEBHOOK_TIMEOUT")
     args = parser.parse_args(argv)
+    run_at_worker_priority()  # before any thread starts, as the worker does
     # On the worker's loop (uvloop where installed), as the worker runs.
     json.dump(run_loop(run(dsn=args.dsn, webhook_timeout=args.timeout)), sys.stdout)
     sys.stdout.write("\n")

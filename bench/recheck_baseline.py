@@ -26,6 +26,7 @@ import dns.message
 import dns.rdatatype
 
 from bench.bind import HOST
+from bench.worker_runs import run_at_worker_priority
 from email_channels.cli import run_loop
 from email_channels.ses_setups.records import expected_records
 
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--pool-size", type=int, default=10)
     args = parser.parse_args(argv)
+    run_at_worker_priority()  # before any thread starts, as the worker does
     result = run_loop(  # the worker's loop (uvloop where installed), as the worker runs
         run(
             dsn=args.dsn,

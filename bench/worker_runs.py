@@ -21,9 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.processes import REPOSITORY, HarnessError, child_environment, stop_process
+from email_channels.config import Settings, WorkerCpuPriority
+from email_channels.worker.priority import lower_cpu_priority
 
 CLI = REPOSITORY / ".venv" / "bin" / "email-channels"
 PY_SPY_RATE = 250  # samples a second
+# The workers run at the production default (WORKER_CPU_PRIORITY), and so do the baselines
+# they are measured against (`run_at_worker_priority`): like the event loop, the CPU priority
+# is the worker's deployment, not its work.
+WORKER_PRIORITY: WorkerCpuPriority = Settings.model_fields["worker_cpu_priority"].default
+
+
+def run_at_worker_priority() -> str:
+    """A baseline process takes the workers' CPU priority; what was done."""
+    return lower_cpu_priority(WORKER_PRIORITY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,7 @@ class WorkerSettings:
             EMAIL_CHANNELS_DNS_AUTHORITATIVE_PORT=str(self.dns_port),
             EMAIL_CHANNELS_WEBHOOK_ALLOW_PRIVATE="true",
             EMAIL_CHANNELS_UNVERIFIED_TTL="0",
+            EMAIL_CHANNELS_WORKER_CPU_PRIORITY=WORKER_PRIORITY.value,
         )
 
 

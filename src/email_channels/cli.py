@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
@@ -295,11 +296,14 @@ def worker() -> None:
     from email_channels.bootstrap import open_worker
     from email_channels.observability.logs import configure_logging
     from email_channels.worker.command import run_until_signalled
+    from email_channels.worker.priority import lower_cpu_priority
 
     settings = Settings()
+    priority = lower_cpu_priority(settings.worker_cpu_priority)  # before any thread starts
 
     async def run(database: Database) -> None:
         configure_logging(settings.log_format)
+        logging.getLogger("email_channels.worker").info("worker: %s", priority)
         async with AsyncExitStack() as stack:
             await run_until_signalled(await open_worker(settings, database, stack))
 

@@ -28,6 +28,11 @@ class DnsCheck(StrEnum):
     RESOLVER = "resolver"  # ask DNS_NAMESERVERS only
 
 
+class WorkerCpuPriority(StrEnum):
+    IDLE = "idle"  # the worker runs when nothing else on its host wants the CPU
+    NORMAL = "normal"  # as any other process
+
+
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -120,6 +125,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed: comma-separated addresses or
     # networks, or "*" (uvicorn's own syntax).
     forwarded_allow_ips: str = "127.0.0.1"
+    # The CPU priority of `email-channels worker` (docs/operations.md): `idle` yields the CPU
+    # to every other process of its host (the API's requests first), `normal` does not.
+    worker_cpu_priority: WorkerCpuPriority = WorkerCpuPriority.IDLE
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True
 

@@ -7,6 +7,8 @@ killed with SIGKILL leaves claims that run out and are taken over.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import subprocess
 import uuid
@@ -268,3 +270,36 @@ async def test_a_worker_killed_mid_check_leaves_the_check_to_the_next_one(
                 lambda got: len(got) >= 1, within=40, what="ses_setup.verified"
             )
     assert received[0].json()["data"]["ses_setup"]["id"] == setup["id"]
+
+
+def _worker_logs(log_dir: Path) -> str:
+    return "".join(path.read_text() for path in log_dir.glob("worker-*.log"))
+
+
+def _policies(pid: int) -> set[int]:
+    """The scheduling policy of every thread of process `pid`."""
+    return {os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.parametrize(
+    ("priority", "policy", "said"),
+    [
+        (None, "SCHED_IDLE", "idle CPU priority (SCHED_IDLE)"),
+        ("normal", "SCHED_OTHER", "normal CPU priority (WORKER_CPU_PRIORITY=normal)"),
+    ],
+)
+async def test_the_worker_yields_the_cpu_unless_told_not_to(
+    api: Api, sandbox: SandboxThread, tmp_path: Path, priority: str | None, policy: str, said: str
+) -> None:
+    if not hasattr(os, "SCHED_IDLE"):
+        pytest.skip("Linux's scheduling policies")
+    extra = {} if priority is None else {"worker_cpu_priority": priority}
+    with workers(1, tmp_path, worker_settings(api, sandbox, **extra)) as (process,):
+
+        async def started() -> bool:
+            return "worker started" in await asyncio.to_thread(_worker_logs, tmp_path)
+
+        await eventually(started, within=30, what="the worker to start")
+        assert _policies(process.pid) == {getattr(os, policy)}
+    assert f"worker: {said}" in _worker_logs(tmp_path)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the API's process is left alone
