@@ -114,3 +114,35 @@ def test_a_serving_process_loads_no_file_watcher() -> None:
     ]
     # Without the call, uvicorn imports watchfiles (installed here with uvicorn[standard]).
     assert python(WATCHER.format(call="")).stdout.split() == ["True", "WatchFilesReload"]
+
+
+BUILT = """
+import sys
+from email_channels.observability.serving import without_unused_packages
+{call}
+import dns.query
+from email_channels.app import create_app
+from email_channels.config import Settings
+app = create_app(Settings(_env_file=None, database_url="sqlite+aiosqlite:///:memory:"))
+built = any(getattr(route, "path", "") == "/healthz" for route in app.routes)
+print(built, dns.query.udp_with_fallback.__name__, sorted({{
+    m.split(".")[0] if m.split(".")[0] != "pydantic" else m
+    for m, module in sys.modules.items()
+    if module is not None and (
+        m.split(".")[0] in {{"httpx2", "httpcore2", "h2", "truststore"}} or m == "pydantic.v1"
+    )
+}}))
+"""
+
+
+def test_a_serving_process_loads_no_dns_over_https_and_no_pydantic_v1() -> None:
+    # The routes are built (FastAPI asks pydantic.v1 while building them), plain DNS stays.
+    assert python(BUILT.format(call="without_unused_packages()")).stdout.split() == [
+        "True",
+        "udp_with_fallback",
+        "[]",
+    ]
+    # Without the call, dnspython loads its DNS over HTTPS stack, FastAPI pydantic.v1.
+    loaded = python(BUILT.format(call="")).stdout
+    for name in ("httpx2", "httpcore2", "h2", "truststore", "pydantic.v1"):
+        assert f"'{name}'" in loaded

@@ -30,16 +30,30 @@ def without_unused_packages() -> None:
     - `watchfiles`: uvicorn imports it, when installed, for its `--reload` mode, which
       `serve` does not offer (uvicorn's own fallback watcher is in the standard library):
       1.1 MB.
+    - DNS over HTTPS: dnspython imports httpx2, httpcore2, h2 and truststore for it whenever
+      they are installed. The service asks its nameservers over plain UDP and TCP only (a
+      `Do53Nameserver` each, integrations/dns/resolver.py): 4 MB that did nothing. Turned off
+      through dnspython's own feature switch, before `dns.query` is imported; a DNS over
+      HTTPS query would then raise `dns.query.NoDOH`, as where httpx2 is not installed.
+    - `pydantic.v1`: FastAPI imports it while building the routes, only to refuse models of
+      pydantic 1 (which the service has none of; nothing else here imports it): 1.5 MB.
+      FastAPI's own check then finds no such module and lets the models through, as it does
+      where pydantic ships without `v1`.
 
     A None in `sys.modules` makes their import fail as if they were not installed (typer
     then formats its messages plainly). It has no effect on what is already imported: call
-    it before anything imports structlog, httpx or uvicorn.
+    it before anything imports structlog, httpx, uvicorn, FastAPI or dnspython's queries.
     """
     if "structlog" not in sys.modules and "httpx" not in sys.modules:
         for name in ("rich", "pygments"):
             sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     if "uvicorn" not in sys.modules:
         sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("pydantic.v1", None)  # type: ignore[arg-type]
+    if "dns.query" not in sys.modules:
+        import dns._features
+
+        dns._features.force("doh", False)
 
 
 def refusal_to_serve(settings: Settings, *, workers: int) -> str | None:
