@@ -37,7 +37,7 @@ class CheckStores:
         self._most = most
         self._waiting: list[_Waiting] = []
         self._flusher: asyncio.Task[None] | None = None
-        self.statements = 0  # statements run, for the tests and the bench
+        self.statements = 0  # statements run (the tests count them)
 
     async def store(self, check: CheckToStore) -> bool:
         """Store `check` in the next statement; False when it must take the long way."""
@@ -74,6 +74,7 @@ class CheckStores:
             for _, stored in group:
                 if not stored.done():
                     stored.set_exception(error)
+                    stored.exception()  # a caller that gave up leaves no "never retrieved"
             return
         for check, stored in group:
             if not stored.done():
