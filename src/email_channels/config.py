@@ -125,8 +125,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed: comma-separated addresses or
     # networks, or "*" (uvicorn's own syntax).
     forwarded_allow_ips: str = "127.0.0.1"
-    # The CPU priority of `email-channels worker` (docs/operations.md): `idle` yields the CPU
-    # to every other process of its host (the API's requests first), `normal` does not.
+    # The CPU priority of `email-channels worker` (README, "The worker"): `idle` yields the
+    # CPU to the other processes it competes with (the API's requests first), `normal` not.
     worker_cpu_priority: WorkerCpuPriority = WorkerCpuPriority.IDLE
     # Not in the contract: `serve --no-worker` sets it false for the processes it starts.
     serve_worker: bool = True

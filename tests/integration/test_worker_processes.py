@@ -284,17 +284,17 @@ def _policies(pid: int) -> set[int]:
 @pytest.mark.parametrize(
     ("priority", "policy", "said"),
     [
-        (None, "SCHED_IDLE", "idle CPU priority (SCHED_IDLE)"),
+        ("idle", "SCHED_IDLE", "idle CPU priority (SCHED_IDLE)"),
         ("normal", "SCHED_OTHER", "normal CPU priority (WORKER_CPU_PRIORITY=normal)"),
     ],
 )
 async def test_the_worker_yields_the_cpu_unless_told_not_to(
-    api: Api, sandbox: SandboxThread, tmp_path: Path, priority: str | None, policy: str, said: str
+    api: Api, sandbox: SandboxThread, tmp_path: Path, priority: str, policy: str, said: str
 ) -> None:
     if not hasattr(os, "SCHED_IDLE"):
         pytest.skip("Linux's scheduling policies")
-    extra = {} if priority is None else {"worker_cpu_priority": priority}
-    with workers(1, tmp_path, worker_settings(api, sandbox, **extra)) as (process,):
+    settings = worker_settings(api, sandbox, worker_cpu_priority=priority)
+    with workers(1, tmp_path, settings) as (process,):
 
         async def started() -> bool:
             return "worker started" in await asyncio.to_thread(_worker_logs, tmp_path)

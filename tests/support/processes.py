@@ -41,6 +41,10 @@ def service_environment(**settings: str) -> dict[str, str]:
     settings.setdefault(
         "sandbox_dns_nameservers", settings.get("dns_nameservers", UNANSWERED_NAMESERVER)
     )
+    # The suite's processes run side by side on a busy machine: a worker at its default idle
+    # CPU priority would wait behind them past the tests' deadlines. The priority's own test
+    # (test_worker_processes.py) says `idle`; the default is the unit tests' to check.
+    settings.setdefault("worker_cpu_priority", "normal")
     # `reconcile` paces its SES reads by it (1 a second by default): a test's few need no wait.
     settings.setdefault("ses_status_rate", "100")
     # A test's resolver (its BIND) is also the own server of the test zones (section 11).

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from email_channels.config import SesMode, Settings
+from email_channels.config import SesMode, Settings, WorkerCpuPriority
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +30,7 @@ def test_defaults() -> None:
     assert (settings.dns_timeout, settings.dns_lifetime) == (2.0, 4.0)
     assert settings.upstream_timeout == 10.0
     assert (settings.sandbox_max_tenants, settings.sandbox_max_email_identities) == (10_000, 10_000)
+    assert settings.worker_cpu_priority is WorkerCpuPriority.IDLE
 
 
 def test_sandbox_quotas_are_raised_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,7 @@ class CheckStores:
         """Store `check` in the next statement; False when it must take the long way."""
         stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((check, stored))
-        if self._flusher is None:
+        if self._flusher is None or self._flusher.done():  # done: cancelled before it ran
             self._flusher = asyncio.create_task(self._flush())
         # A caller that gives up does not take the statement with it: the others wait on it.
         return await asyncio.shield(stored)

@@ -356,8 +356,11 @@ async def store_checks_driver(driver: DriverPool, checks: Sequence[CheckToStore]
     """`store_check_driver` for many checks in one statement; the ids it stored.
 
     A check whose id is not in the answer must take the long way, as a False from
-    `store_check_driver` says.
+    `store_check_driver` says. The rows are locked in the order of their ids, so that two
+    workers' statements over the same setups (a claim run out and taken over) cannot
+    deadlock.
     """
+    checks = sorted(checks, key=lambda check: check.setup_id)
     rows = await driver.fetch(
         _STORE_CHECKS_SQL,
         [check.setup_id for check in checks],
