@@ -310,7 +310,7 @@ _STORE_CHECKS_SQL = (
 
 @dataclass(frozen=True, slots=True)
 class CheckToStore:
-    """What a check that announces nothing writes (`store_check_driver`'s arguments)."""
+    """What a check that announces nothing writes (`store_check_driver`, `store_checks_driver`)."""
 
     setup_id: uuid.UUID
     dns_results: list[dict[str, Any]]
@@ -323,33 +323,24 @@ class CheckToStore:
     count_failure: bool = False
 
 
-async def store_check_driver(
-    driver: DriverPool,
-    *,
-    setup_id: uuid.UUID,
-    dns_results: list[dict[str, Any]],
-    dns_verified: bool,
-    dns_checked_at: datetime | None,
-    updated_at: datetime | None,
-    due_in: float,
-    interval: float,
-    dns_zone: dict[str, Any] | None,
-    count_failure: bool = False,
-) -> bool:
-    """Store a check that announces nothing; False when it must take the long way."""
-    status = await driver.execute(
-        _STORE_CHECK_SQL,
-        setup_id,
-        json.dumps(dns_results),  # as SQLAlchemy's JSON type writes it
-        dns_verified,
-        dns_checked_at,
-        updated_at,
-        due_in,
-        interval,
-        None if dns_zone is None else json.dumps(dns_zone),
-        count_failure,
+def _store_values(check: CheckToStore) -> tuple[Any, ...]:
+    """A check's values in the order of both statements' nine parameters (or columns)."""
+    return (
+        check.setup_id,
+        json.dumps(check.dns_results),  # as SQLAlchemy's JSON type writes it
+        check.dns_verified,
+        check.dns_checked_at,
+        check.updated_at,
+        check.due_in,
+        check.interval,
+        None if check.dns_zone is None else json.dumps(check.dns_zone),
+        check.count_failure,
     )
-    return status == "UPDATE 1"
+
+
+async def store_check_driver(driver: DriverPool, check: CheckToStore) -> bool:
+    """Store a check that announces nothing; False when it must take the long way."""
+    return await driver.execute(_STORE_CHECK_SQL, *_store_values(check)) == "UPDATE 1"
 
 
 async def store_checks_driver(driver: DriverPool, checks: Sequence[CheckToStore]) -> set[uuid.UUID]:
@@ -360,19 +351,9 @@ async def store_checks_driver(driver: DriverPool, checks: Sequence[CheckToStore]
     workers' statements over the same setups (a claim run out and taken over) cannot
     deadlock.
     """
-    checks = sorted(checks, key=lambda check: check.setup_id)
-    rows = await driver.fetch(
-        _STORE_CHECKS_SQL,
-        [check.setup_id for check in checks],
-        [json.dumps(check.dns_results) for check in checks],
-        [check.dns_verified for check in checks],
-        [check.dns_checked_at for check in checks],
-        [check.updated_at for check in checks],
-        [check.due_in for check in checks],
-        [check.interval for check in checks],
-        [None if check.dns_zone is None else json.dumps(check.dns_zone) for check in checks],
-        [check.count_failure for check in checks],
-    )
+    ordered = sorted(checks, key=lambda check: check.setup_id)
+    columns = zip(*(_store_values(check) for check in ordered), strict=True)
+    rows = await driver.fetch(_STORE_CHECKS_SQL, *(list(column) for column in columns))
     return {row[0] for row in rows}
 
 

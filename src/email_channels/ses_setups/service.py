@@ -366,17 +366,15 @@ class SesSetupService:
                 background_check=background,
                 schedule=self.schedule,
             )
-            if background:  # the worker's checks finish together: stored in groups
-                done = await self._check_stores(driver).store(
-                    repository.CheckToStore(
-                        **stored, due_in=due_in, interval=interval, count_failure=counted
-                    )
-                )
-            else:
-                done = await repository.store_check_driver(
-                    driver, **stored, due_in=due_in, interval=interval, count_failure=counted
-                )
-            if done:
+            check = repository.CheckToStore(
+                **stored, due_in=due_in, interval=interval, count_failure=counted
+            )
+            if await (
+                # The worker's checks finish together: stored in groups.
+                self._check_stores(driver).store(check)
+                if background
+                else repository.store_check_driver(driver, check)
+            ):
                 return detail_json(setup, results)
         async with self._db.transaction() as session:
             await repository.store_check(session, **stored)
